@@ -1,0 +1,58 @@
+#include "onnxpress/ir/DataType.h"
+
+#include <array>
+
+namespace onnxpress {
+namespace {
+struct TypeInfo {
+  DataType type;
+  std::string_view name;
+  int bits;
+};
+constexpr std::array<TypeInfo, 23> kTypes{{
+    {DataType::Float, "float32", 32},       {DataType::UInt8, "uint8", 8},
+    {DataType::Int8, "int8", 8},            {DataType::UInt16, "uint16", 16},
+    {DataType::Int16, "int16", 16},         {DataType::Int32, "int32", 32},
+    {DataType::Int64, "int64", 64},         {DataType::String, "string", 0},
+    {DataType::Bool, "bool", 8},            {DataType::Float16, "float16", 16},
+    {DataType::Double, "float64", 64},      {DataType::UInt32, "uint32", 32},
+    {DataType::UInt64, "uint64", 64},       {DataType::Complex64, "complex64", 64},
+    {DataType::Complex128, "complex128", 128}, {DataType::BFloat16, "bfloat16", 16},
+    {DataType::Float8E4M3FN, "float8e4m3fn", 8}, {DataType::Float8E4M3FNUZ, "float8e4m3fnuz", 8},
+    {DataType::Float8E5M2, "float8e5m2", 8},  {DataType::Float8E5M2FNUZ, "float8e5m2fnuz", 8},
+    {DataType::UInt4, "uint4", 4},          {DataType::Int4, "int4", 4},
+    {DataType::Float4E2M1, "float4e2m1", 4},
+}};
+
+const TypeInfo* find(DataType type) {
+  for (const auto& info : kTypes)
+    if (info.type == type) return &info;
+  return nullptr;
+}
+}  // namespace
+
+bool isKnownDataType(int32_t raw) { return find(static_cast<DataType>(raw)) != nullptr; }
+
+std::string_view dataTypeName(DataType type) {
+  const TypeInfo* info = find(type);
+  return info ? info->name : "undefined";
+}
+
+std::optional<DataType> dataTypeFromName(std::string_view name) {
+  for (const auto& info : kTypes)
+    if (info.name == name) return info.type;
+  if (name == "float") return DataType::Float;
+  if (name == "double") return DataType::Double;
+  return std::nullopt;
+}
+
+int dataTypeBits(DataType type) {
+  const TypeInfo* info = find(type);
+  return info ? info->bits : 0;
+}
+
+size_t dataTypeStorageBytes(DataType type, int64_t count) {
+  return (static_cast<size_t>(count) * static_cast<size_t>(dataTypeBits(type)) + 7) / 8;
+}
+
+}  // namespace onnxpress
