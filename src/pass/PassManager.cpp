@@ -1,0 +1,127 @@
+#include "onnxpress/pass/PassManager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+#include <chrono>
+
+#include "onnxpress/pass/PassRegistry.h"
+
+namespace onnxpress {
+
+namespace {
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\n");
+  size_t e = s.find_last_not_of(" \t\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Parses the inside of `{...}`: whitespace-separated key=value or bare key.
+Expected<RawOptions> parseOptionBlock(const std::string& pass, const std::string& body) {
+  RawOptions out;
+  size_t i = 0;
+  while (i < body.size()) {
+    while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+    if (i >= body.size()) break;
+    size_t keyStart = i;
+    while (i < body.size() && body[i] != '=' && !std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+    std::string key = body.substr(keyStart, i - keyStart);
+    std::string value;
+    if (i < body.size() && body[i] == '=') {
+      ++i;
+      if (i < body.size() && body[i] == '"') {
+        size_t close = body.find('"', i + 1);
+        if (close == std::string::npos) return usageError("pass '{}': unterminated quote in option '{}'", pass, key);
+        value = body.substr(i + 1, close - i - 1);
+        i = close + 1;
+      } else {
+        size_t valueStart = i;
+        while (i < body.size() && !std::isspace(static_cast<unsigned char>(body[i]))) ++i;
+        value = body.substr(valueStart, i - valueStart);
+      }
+    }
+    if (key.empty()) return usageError("pass '{}': empty option name in '{{{}}}'", pass, body);
+    for (const auto& [k, v] : out)
+      if (k == key) return usageError("pass '{}': option '{}' given twice", pass, key);
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+}  // namespace
+
+Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text) {
+  std::vector<PipelineElement> out;
+  int depth = 0;
+  std::string current;
+  auto flush = [&]() -> Status {
+    std::string item = trim(current);
+    current.clear();
+    if (item.empty()) return usageError("pipeline '{}': empty pass name", text);
+    PipelineElement element;
+    size_t brace = item.find('{');
+    element.pass = trim(item.substr(0, brace));
+    if (brace != std::string::npos) {
+      if (item.back() != '}') return usageError("pipeline: text after '}}' in '{}'", item);
+      ASSIGN_OR_RETURN(element.options,
+                       parseOptionBlock(element.pass, item.substr(brace + 1, item.size() - brace - 2)));
+    }
+    out.push_back(std::move(element));
+    return Status::ok();
+  };
+  for (char c : text) {
+    if (c == '{') ++depth;
+    if (c == '}' && --depth < 0) return usageError("pipeline '{}': unbalanced '}}'", text);
+    if (c == ',' && depth == 0) {
+      RETURN_IF_ERROR(flush());
+      continue;
+    }
+    current += c;
+  }
+  if (depth != 0) return usageError("pipeline '{}': unbalanced '{{'", text);
+  RETURN_IF_ERROR(flush());
+  return out;
+}
+
+Expected<PassManager> PassManager::fromText(const std::string& text) {
+  ASSIGN_OR_RETURN(auto elements, parsePipelineText(text));
+  PassManager pm;
+  for (const auto& e : elements) {
+    const PassInfo* info = findPass(e.pass);
+    if (!info) return usageError("pipeline: unknown pass '{}' (run 'onnxpress passes' to list them)", e.pass);
+    ASSIGN_OR_RETURN(auto pass, info->create(e.options));
+    pm.add(std::move(pass));
+  }
+  return pm;
+}
+
+std::string PassManager::expandedPipeline() const {
+  std::string out;
+  for (const auto& p : passes_) {
+    if (!out.empty()) out += ",";
+    out += std::string(p->name());
+    std::string options = p->optionsString();
+    if (!options.empty()) out += "{" + options + "}";
+  }
+  return out;
+}
+
+Status PassManager::run(Model& model, PassContext& context) {
+  records_.clear();
+  for (const auto& pass : passes_) {
+    const auto start = std::chrono::steady_clock::now();
+    spdlog::debug("running pass {}", pass->name());
+    auto result = pass->run(model, context);
+    if (!result) return result.status().withContext(fmt::format("pass '{}'", pass->name()));
+    PassRunRecord record{std::string(pass->name()), pass->optionsString(), result->changed, result->statistics,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    if (verifyEach_) {
+      Status valid = model.graph().verify();
+      if (!valid.isOk())
+        return internalError("pass '{}' left an invalid graph: {}", pass->name(), valid.message());
+    }
+    records_.push_back(std::move(record));
+  }
+  return Status::ok();
+}
+
+}  // namespace onnxpress

@@ -1,0 +1,32 @@
+// Subcommands of the onnxpress CLI. Each add*Command() registers its options on
+// `app` and stores what to run in `action`; main() runs it and maps the Status
+// to the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+#include "onnxpress/ir/Model.h"
+#include "onnxpress/support/Status.h"
+
+namespace onnxpress::cli {
+
+using Action = std::function<Status()>;
+
+void addInspectCommand(CLI::App& app, Action& action);
+void addPassesCommand(CLI::App& app, Action& action);
+void addCompressCommand(CLI::App& app, Action& action);
+
+/// Loads a model for a command, with the onnx checker as a warning.
+Expected<Model> loadForCommand(const std::string& path);
+/// Writes `j` to stdout, pretty-printed, followed by a newline.
+void printJson(const nlohmann::json& j);
+/// Refuses an output path that is the input itself or sits in a missing directory.
+Status checkOutputPath(const std::string& input, const std::string& output);
+/// File size in bytes, or -1.
+int64_t fileSize(const std::string& path);
+
+}  // namespace onnxpress::cli
