@@ -24,7 +24,7 @@ class Exporter {
   Status exportTensor(const Tensor& t, onnx::TensorProto& p, bool allowExternal);
   void exportSparse(const SparseTensor& s, onnx::SparseTensorProto& p);
   static void exportType(const Type& t, onnx::TypeProto& p);
-  static void exportValueInfo(const Value& v, onnx::ValueInfoProto& p);
+  static void exportValueInfo(const Value& v, onnx::ValueInfoProto& p, bool withType = true);
 
   const ExternalTensorWriter& external_;
   Status sparseStatus_;
@@ -71,9 +71,9 @@ void Exporter::exportType(const Type& t, onnx::TypeProto& p) {
   }
 }
 
-void Exporter::exportValueInfo(const Value& v, onnx::ValueInfoProto& p) {
+void Exporter::exportValueInfo(const Value& v, onnx::ValueInfoProto& p, bool withType) {
   p.set_name(v.name());
-  if (v.type().kind != Type::Kind::None) exportType(v.type(), *p.mutable_type());
+  if (withType && v.type().kind != Type::Kind::None) exportType(v.type(), *p.mutable_type());
   if (!v.docString().empty()) p.set_doc_string(v.docString());
 }
 
@@ -123,7 +123,8 @@ Status Exporter::exportGraph(const Graph& g, onnx::GraphProto& p, bool allowExte
   for (Value* v : g.initializers()) RETURN_IF_ERROR(exportTensor(*v->initializer(), *p.add_initializer(), allowExternal));
   for (Value* v : g.sparseInitializers()) exportSparse(*v->sparseInitializer(), *p.add_sparse_initializer());
   for (Value* v : g.inputs()) exportValueInfo(*v, *p.add_input());
-  for (Value* v : g.outputs()) exportValueInfo(*v, *p.add_output());
+  for (size_t i = 0; i < g.outputs().size(); ++i)
+    exportValueInfo(*g.outputs()[i], *p.add_output(), !g.outputDeclaredUntyped(i));
   for (Value* v : g.valueInfos()) exportValueInfo(*v, *p.add_value_info());
   for (const auto& a : g.quantizationAnnotations()) {
     auto* ap = p.add_quantization_annotation();

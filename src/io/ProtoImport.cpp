@@ -186,6 +186,7 @@ Status Importer::importGraph(onnx::GraphProto& p, Graph& g) {
     Value* v = g.lookup(out.name());
     if (!v) return fail(fmt::format("graph output '{}' refers to nothing", out.name()));
     g.addOutput(v);
+    if (!out.has_type() && v->type().kind != Type::Kind::None) g.setOutputDeclaredUntyped(g.outputs().size() - 1, true);
     importValueInfo(out, *v, false);
   }
   for (const auto& qa : p.quantization_annotation()) {

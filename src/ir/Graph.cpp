@@ -535,6 +535,7 @@ void Graph::cloneInto(Graph& copy, std::unordered_map<const Value*, Value*>& map
     for (const auto& a : n->attributes_) c->attributes_.push_back(cloneAttribute(a, &copy, map));
   }
   for (Value* out : outputs_) copy.addOutput(resolve(out));
+  copy.untypedOutputs_ = untypedOutputs_;
   for (Value* vi : valueInfos_) copy.valueInfos_.push_back(resolve(vi));
 }
 

@@ -7,8 +7,12 @@ PY=/usr/bin/python3
 "$PY" -c "import onnx" 2>/dev/null || { echo "SKIP: Debian python3-onnx is not installed"; exit 0; }
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 "$PY" "$SRC/tests/cli/make_messy_models.py" "$SRC/models/fashion_mnist/model.onnx" "$TMP"
-mapfile -t MODELS < <(find /usr/share/libonnx-testdata/data -name '*.onnx' | sort)
-[ "${#MODELS[@]}" -ge 1000 ] || { echo "expected the ~1,070 conformance models, found ${#MODELS[@]}"; exit 1; }
+mapfile -t ALL < <(find /usr/share/libonnx-testdata/data -name '*.onnx' | sort)
+[ "${#ALL[@]}" -ge 1000 ] || { echo "expected the ~1,070 conformance models, found ${#ALL[@]}"; exit 1; }
+# ONNXPRESS_CONFORMANCE_STRIDE=N checks every Nth model (the sanitizer build sets 10).
+STRIDE=${ONNXPRESS_CONFORMANCE_STRIDE:-1}
+MODELS=()
+for i in "${!ALL[@]}"; do (( i % STRIDE == 0 )) && MODELS+=("${ALL[$i]}"); done
 "$PY" "$SRC/tests/cli/independent_count.py" "$BIN" "${MODELS[@]}" "$SRC/models/fashion_mnist/model.onnx" "$TMP"/*.onnx
 
 # The messy variants hold the same weights as the sample, wherever they live.

@@ -214,6 +214,13 @@ class Graph {
   void removeInput(Value* v);
   void addOutput(Value* v);
   void setOutput(size_t i, Value* v);
+  /// Whether output `i` was declared without a type in the source file (its
+  /// Value may still carry one from value_info); export reproduces that.
+  bool outputDeclaredUntyped(size_t i) const { return i < untypedOutputs_.size() && untypedOutputs_[i]; }
+  void setOutputDeclaredUntyped(size_t i, bool untyped) {
+    untypedOutputs_.resize(outputs_.size(), false);
+    untypedOutputs_[i] = untyped;
+  }
 
   /// Initializers, in file order.
   const std::vector<Value*>& initializers() const { return initializers_; }
@@ -312,6 +319,7 @@ class Graph {
   std::list<std::unique_ptr<Value>> values_;
   std::unordered_map<std::string, Value*> byName_;
   std::vector<Value*> inputs_, outputs_, initializers_, sparse_, valueInfos_;
+  std::vector<bool> untypedOutputs_;
   std::vector<TensorAnnotation> annotations_;
   std::string unknownFields_;
   mutable uint64_t nameCounter_ = 0;
