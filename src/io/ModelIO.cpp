@@ -161,6 +161,7 @@ Status saveModel(const Model& model, const std::string& path, const SaveOptions&
       dataOffset += padding;
       auto bytes = t.bytes();
       RETURN_IF_ERROR(dataFile->write(bytes.data(), bytes.size()));
+      t.releaseMappedPages();  // keeps peak RSS near one tensor, not the whole model
       p.set_data_location(onnx::TensorProto::EXTERNAL);
       auto add = [&p](const std::string& k, const std::string& v) {
         auto* kv = p.add_external_data();

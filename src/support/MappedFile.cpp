@@ -37,6 +37,13 @@ Expected<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& 
   return std::shared_ptr<const MappedFile>(std::move(file));
 }
 
+void MappedFile::releasePages(size_t offset, size_t length) const {
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t begin = (offset + page - 1) / page * page;  // whole pages only
+  const size_t end = (offset + length) / page * page;
+  if (data_ && end > begin) ::madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }

@@ -80,6 +80,10 @@ class Tensor {
   void setMapped(DataType dtype, std::vector<int64_t> dims, std::shared_ptr<const MappedFile> file,
                  size_t offset, size_t length);
   bool isMapped() const { return mapped_ != nullptr; }
+  /// For a mapped tensor, drops its resident pages (see MappedFile::releasePages).
+  void releaseMappedPages() const {
+    if (mapped_) mapped_->releasePages(mappedOffset_, mappedLength_);
+  }
 
   std::vector<std::string>& strings() { return strings_; }
   const std::vector<std::string>& strings() const { return strings_; }

@@ -21,6 +21,9 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  /// Drops resident pages of [offset, offset+length) after a one-pass read; the
+  /// mapping stays valid and pages fault back in from the file if touched again.
+  void releasePages(size_t offset, size_t length) const;
 
  private:
   MappedFile() = default;
