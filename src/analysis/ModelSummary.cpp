@@ -17,6 +17,7 @@ TensorSlot describeSlot(const Value& v) {
   const Type& t = v.type();
   if (t.kind == Type::Kind::Tensor || t.kind == Type::Kind::SparseTensor) {
     slot.dtype = std::string(dataTypeName(t.elemType));
+    slot.isTensor = true;
     slot.hasShape = t.hasShape;
     for (const Dim& d : t.dims) slot.dims.push_back(d.toString());
   } else {

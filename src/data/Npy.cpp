@@ -12,16 +12,8 @@
 
 namespace onnxpress {
 
-int64_t NpyHeader::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
-int64_t NdArray::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+int64_t NpyHeader::numElements() const { return elementCount(shape); }
+int64_t NdArray::numElements() const { return elementCount(shape); }
 
 namespace {
 
@@ -140,10 +132,12 @@ std::vector<uint8_t> serializeNpy(DataType dtype, const std::vector<int64_t>& sh
   size_t total = 10 + dict.size() + 1;
   size_t pad = (64 - total % 64) % 64;
   dict += std::string(pad, ' ') + "\n";
-  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                              static_cast<uint8_t>(dict.size() & 0xff), static_cast<uint8_t>(dict.size() >> 8)};
-  out.insert(out.end(), dict.begin(), dict.end());
-  out.insert(out.end(), data.begin(), data.end());
+  const uint8_t prefix[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(dict.size() & 0xff),
+                               static_cast<uint8_t>(dict.size() >> 8)};
+  std::vector<uint8_t> out(sizeof(prefix) + dict.size() + data.size());
+  std::memcpy(out.data(), prefix, sizeof(prefix));
+  std::memcpy(out.data() + sizeof(prefix), dict.data(), dict.size());
+  if (!data.empty()) std::memcpy(out.data() + sizeof(prefix) + dict.size(), data.data(), data.size());
   return out;
 }
 

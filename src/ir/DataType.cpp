@@ -51,6 +51,12 @@ int dataTypeBits(DataType type) {
   return info ? info->bits : 0;
 }
 
+int64_t elementCount(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
 size_t dataTypeStorageBytes(DataType type, int64_t count) {
   return (static_cast<size_t>(count) * static_cast<size_t>(dataTypeBits(type)) + 7) / 8;
 }

@@ -9,52 +9,47 @@ namespace onnxpress {
 
 // ---- Attribute ---------------------------------------------------------------------------
 
-Attribute Attribute::makeInt(std::string name, int64_t v) {
+namespace {
+Attribute named(std::string name, Attribute::Kind kind) {
   Attribute a;
   a.name = std::move(name);
-  a.kind = Kind::Int;
+  a.kind = kind;
+  return a;
+}
+}  // namespace
+
+Attribute Attribute::makeInt(std::string name, int64_t v) {
+  Attribute a = named(std::move(name), Kind::Int);
   a.i = v;
   return a;
 }
 Attribute Attribute::makeFloat(std::string name, float v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::Float;
+  Attribute a = named(std::move(name), Kind::Float);
   a.f = v;
   return a;
 }
 Attribute Attribute::makeString(std::string name, std::string v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::String;
+  Attribute a = named(std::move(name), Kind::String);
   a.s = std::move(v);
   return a;
 }
 Attribute Attribute::makeInts(std::string name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::Ints;
+  Attribute a = named(std::move(name), Kind::Ints);
   a.ints = std::move(v);
   return a;
 }
 Attribute Attribute::makeFloats(std::string name, std::vector<float> v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::Floats;
+  Attribute a = named(std::move(name), Kind::Floats);
   a.floats = std::move(v);
   return a;
 }
 Attribute Attribute::makeTensor(std::string name, onnxpress::Tensor t) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::Tensor;
+  Attribute a = named(std::move(name), Kind::Tensor);
   a.tensors.push_back(std::move(t));
   return a;
 }
 Attribute Attribute::makeGraph(std::string name, std::unique_ptr<onnxpress::Graph> g) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::Graph;
+  Attribute a = named(std::move(name), Kind::Graph);
   a.graphs.push_back(std::move(g));
   return a;
 }

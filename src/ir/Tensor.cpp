@@ -4,11 +4,7 @@
 
 namespace onnxpress {
 
-int64_t Tensor::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : dims_) n *= d;
-  return n;
-}
+int64_t Tensor::numElements() const { return elementCount(dims_); }
 
 Tensor Tensor::clone() const {
   Tensor t;
@@ -59,10 +55,6 @@ bool Tensor::sameContents(const Tensor& other) const {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
-int64_t SparseTensor::denseElements() const {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  return n;
-}
+int64_t SparseTensor::denseElements() const { return elementCount(dims); }
 
 }  // namespace onnxpress

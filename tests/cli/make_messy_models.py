@@ -71,6 +71,10 @@ def ir3_opset7(model):
     m = copy.deepcopy(model)
     m.ir_version = 3
     m.opset_import[0].version = 7
+    for n in m.graph.node:  # ceil_mode arrived in MaxPool-10
+        kept = [a for a in n.attribute if not (n.op_type == "MaxPool" and a.name == "ceil_mode")]
+        del n.attribute[:]
+        n.attribute.extend(kept)
     m.graph.input.extend([helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)) for t in m.graph.initializer])
     return m
 

@@ -47,6 +47,20 @@ expect 1 "refusing to overwrite the input" -- compress "$TMP/in.onnx" -o "$TMP/l
 [ "$before" = "$(sha256sum < "$TMP/in.onnx")" ] || { echo "FAIL: the input was modified"; fails=$((fails + 1)); }
 [ -z "$(find "$TMP" -name '*.tmp-*')" ] || { echo "FAIL: temporary files left behind"; fails=$((fails + 1)); }
 
+# A model the onnx checker rejects still loads: the checker only warns.
+/usr/bin/python3 - "$TMP/checker.onnx" <<'PYEOF'
+import sys, onnx
+from onnx import helper, TensorProto
+n = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], ceil_mode=1)  # ceil_mode is MaxPool-10+
+g = helper.make_graph([n], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 7)]), sys.argv[1])
+PYEOF
+checks=$((checks + 1))
+if ! "$BIN" inspect "$TMP/checker.onnx" >/dev/null 2>"$TMP/err" || ! grep -q "warning.*onnx checker.*ceil_mode" "$TMP/err"; then
+  echo "FAIL: checker problems should be a warning, got:"; cat "$TMP/err"; fails=$((fails + 1))
+fi
+
 "$BIN" --help | grep -q "Exit codes" || { echo "FAIL: --help does not document exit codes"; fails=$((fails + 1)); }
 "$BIN" --version | grep -qE '^onnxpress [0-9]+\.[0-9]+' || { echo "FAIL: --version"; fails=$((fails + 1)); }
 for cmd in inspect passes compress; do

@@ -13,7 +13,8 @@ mapfile -t ALL < <(find /usr/share/libonnx-testdata/data -name '*.onnx' | sort)
 STRIDE=${ONNXPRESS_CONFORMANCE_STRIDE:-1}
 MODELS=()
 for i in "${!ALL[@]}"; do (( i % STRIDE == 0 )) && MODELS+=("${ALL[$i]}"); done
-"$PY" "$SRC/tests/cli/independent_count.py" "$BIN" "${MODELS[@]}" "$SRC/models/fashion_mnist/model.onnx" "$TMP"/*.onnx
+"$PY" "$SRC/tests/cli/independent_count.py" "$BIN" "${MODELS[@]}" "$SRC/models/fashion_mnist/model.onnx" "$TMP"/*.onnx \
+  /usr/lib/python3/dist-packages/onnx/examples/resources/*.onnx
 
 # The messy variants hold the same weights as the sample, wherever they live.
 sample=$("$BIN" -q inspect --json "$SRC/models/fashion_mnist/model.onnx" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["parameters"]["count"])')

@@ -22,6 +22,7 @@ nlohmann::json slotJson(const TensorSlot& s) {
 }
 
 std::string shapeText(const TensorSlot& s) {
+  if (!s.isTensor) return "-";
   if (!s.hasShape) return "(unknown rank)";
   std::string out = "[";
   for (size_t i = 0; i < s.dims.size(); ++i) out += (i ? ", " : "") + s.dims[i];

@@ -21,6 +21,7 @@ struct TensorSlot {
   std::string dtype;              // "float32", or the kind for non-tensors ("seq(...)")
   std::vector<std::string> dims;  // "1", "batch", "?"; empty with hasShape=false
   bool hasShape = false;
+  bool isTensor = false;          // tensor or sparse tensor (others have no shape)
 };
 
 struct DtypeTotals {

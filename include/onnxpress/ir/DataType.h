@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace onnxpress {
 
@@ -42,6 +43,8 @@ std::string_view dataTypeName(DataType type);
 std::optional<DataType> dataTypeFromName(std::string_view name);
 /// Storage bits per element (4 for int4/uint4/float4, 0 for String/Undefined).
 int dataTypeBits(DataType type);
+/// Product of `dims` (1 for a scalar).
+int64_t elementCount(const std::vector<int64_t>& dims);
 /// Bytes needed to store `count` packed elements (rounds 4-bit types up).
 size_t dataTypeStorageBytes(DataType type, int64_t count);
 
