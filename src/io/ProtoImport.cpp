@@ -32,6 +32,7 @@ class Importer {
   Importer(std::string dir, std::string label) : dir_(std::move(dir)), label_(std::move(label)) {}
 
   Status importModel(onnx::ModelProto& p, Model& m);
+  Expected<Tensor> importTensor(onnx::TensorProto& p);
 
  private:
   Status fail(const std::string& what) const { return {ErrorCode::InvalidInput, label_ + ": " + what}; }
@@ -39,7 +40,6 @@ class Importer {
   Status createNodeOutputs(google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, Graph& g);
   Status wireNodes(google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, Graph& g);
   Status importAttribute(onnx::AttributeProto& p, Graph& owner, Attribute& a);
-  Expected<Tensor> importTensor(onnx::TensorProto& p);
   Status importSparse(onnx::SparseTensorProto& p, SparseTensor& s);
   Status loadExternal(onnx::TensorProto& p, Tensor& t, size_t needed);
   Status importTypedFields(onnx::TensorProto& p, Tensor& t, size_t numel);
@@ -438,6 +438,18 @@ Expected<onnx::ModelProto> readModelProto(const std::string& path) {
   if (!proto.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
     return invalidInput("{}: not a valid ONNX protobuf (truncated or not an ONNX file)", path);
   return proto;
+}
+
+Expected<Tensor> loadTensorFile(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return invalidInput("{}: no such file", path);
+  ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+  onnx::TensorProto proto;
+  if (file->size() > static_cast<size_t>(INT_MAX) || !proto.ParseFromArray(file->data(), static_cast<int>(file->size())))
+    return invalidInput("{}: not a serialized ONNX TensorProto", path);
+  fs::path dir = fs::path(path).parent_path();
+  Importer importer(dir.empty() ? "." : dir.string(), path);
+  return importer.importTensor(proto);
 }
 
 Expected<Model> modelFromProto(onnx::ModelProto& proto, const std::string& sourceDirectory,

@@ -19,6 +19,8 @@ using Action = std::function<Status()>;
 void addInspectCommand(CLI::App& app, Action& action);
 void addPassesCommand(CLI::App& app, Action& action);
 void addCompressCommand(CLI::App& app, Action& action);
+void addRunCommand(CLI::App& app, Action& action);
+void addBenchCommand(CLI::App& app, Action& action);
 
 /// Loads a model for a command, with the onnx checker as a warning.
 Expected<Model> loadForCommand(const std::string& path);

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   cli::addInspectCommand(app, action);
   cli::addPassesCommand(app, action);
   cli::addCompressCommand(app, action);
+  cli::addRunCommand(app, action);
+  cli::addBenchCommand(app, action);
 
   try {
     app.parse(argc, argv);

@@ -38,6 +38,9 @@ struct SaveOptions {
 
 Status saveModel(const Model& model, const std::string& path, const SaveOptions& options = {});
 
+/// Reads a serialized TensorProto (.pb), as in the ONNX test data and `run --input`.
+Expected<Tensor> loadTensorFile(const std::string& path);
+
 /// The external data files a saved or loaded model refers to, relative to its directory.
 std::vector<std::string> externalDataFiles(const Model& model);
 

@@ -1,0 +1,91 @@
+// Executor: the single way to run a graph, for inference, calibration,
+// evaluation, sensitivity and benchmarking.
+//
+// create() prepares once: it orders the nodes, builds every node's kernel (so an
+// op the runtime cannot run is reported, with its domain and node, before any
+// work), and plans when each intermediate can be released. run() then executes
+// with activation buffers released at their last use, unless the caller asks to
+// keep them. An observer sees every tensor as it is produced, without copies.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "onnxpress/ir/Model.h"
+#include "onnxpress/runtime/Kernel.h"
+#include "onnxpress/runtime/TensorData.h"
+
+namespace onnxpress::runtime {
+
+struct ExecutorOptions {
+  int threads = 0;                  // 0: all hardware threads
+  bool keepIntermediates = false;   // keep every value alive until run() returns
+  bool checkInputShapes = true;     // reject inputs whose shape contradicts the declared fixed dims
+  bool profile = false;             // accumulate each node's wall time (see nodeTimes())
+};
+
+/// Called after each node, once per produced output.
+using TensorObserver = std::function<void(const Node& node, size_t outputIndex, const TensorData& value)>;
+
+/// Values of one running graph; subgraph frames chain to their parent's.
+class Frame {
+ public:
+  const TensorData* lookup(const Value* v) const;
+
+ private:
+  friend class Executor;
+  const Executor* executor_ = nullptr;
+  const Frame* parent_ = nullptr;
+  std::vector<TensorData> slots_;
+};
+
+class Executor {
+ public:
+  /// Prepares `graph` (main graph or subgraph) of a model with `opsets`.
+  static Expected<std::unique_ptr<Executor>> create(const Graph& graph, const std::vector<OpsetImport>& opsets,
+                                                    const ExecutorOptions& options = {});
+  static Expected<std::unique_ptr<Executor>> create(const Model& model, const ExecutorOptions& options = {}) {
+    return create(model.graph(), model.opsetImports, options);
+  }
+
+  /// The graph inputs a caller must feed (initializer-backed inputs excluded).
+  std::vector<const Value*> requiredInputs() const;
+
+  /// Runs with named inputs; returns the graph outputs in order.
+  Expected<std::vector<TensorData>> run(const std::map<std::string, TensorData>& inputs,
+                                        const TensorObserver& observer = {});
+  /// Runs a subgraph: `inputs` bind to the graph's inputs by position, outer values come from `parent`.
+  Expected<std::vector<TensorData>> runSubgraph(const std::vector<TensorData>& inputs, const Frame* parent,
+                                                const TensorObserver& observer = {}) const;
+
+  /// With keepIntermediates: every value of the last run, by name.
+  const std::map<std::string, TensorData>& intermediates() const { return kept_; }
+  /// With profile: total seconds spent in each node over all runs, in execution order.
+  std::vector<std::pair<const Node*, double>> nodeTimes() const;
+  const Graph& graph() const { return graph_; }
+  int threads() const { return threads_; }
+
+ private:
+  friend class Frame;
+  explicit Executor(const Graph& graph) : graph_(graph) {}
+  Expected<std::vector<TensorData>> execute(Frame& frame, const TensorObserver& observer) const;
+  Status checkInput(const Value& input, const TensorData& value) const;
+
+  const Graph& graph_;
+  ExecutorOptions options_;
+  int threads_ = 1;
+  std::vector<Node*> order_;
+  std::vector<KernelFn> kernels_;
+  std::unordered_map<const Value*, size_t> slotOf_;
+  std::vector<std::pair<size_t, TensorData>> constants_;  // slot, value
+  std::vector<std::vector<size_t>> releaseAfter_;         // per node: slots whose last use it is
+  std::vector<size_t> outputSlots_;
+  mutable std::map<std::string, TensorData> kept_;
+  mutable std::vector<double> nodeSeconds_;
+};
+
+}  // namespace onnxpress::runtime

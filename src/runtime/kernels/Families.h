@@ -1,0 +1,28 @@
+// The kernel families. Each family file ends with a function returning its rows
+// of the kernel table; KernelRegistry.cpp concatenates them into one table.
+#pragma once
+
+#include <vector>
+
+#include "onnxpress/runtime/Kernel.h"
+
+namespace onnxpress::runtime {
+
+std::vector<KernelEntry> unaryKernels();        // Unary.cpp: unary math and activations
+std::vector<KernelEntry> binaryKernels();       // Binary.cpp: broadcasting binary, comparisons, logic, Max/Min/Sum/Mean
+std::vector<KernelEntry> elementwiseKernels();  // Elementwise.cpp: Where, Cast, CastLike
+std::vector<KernelEntry> reduceKernels();       // Reduce.cpp: Reduce*, ArgMax/Min, Softmax, LogSoftmax, TopK, ...
+std::vector<KernelEntry> shapeKernels();        // Shape.cpp: Reshape, Transpose, Concat, Slice, Gather, Pad, ...
+std::vector<KernelEntry> convKernels();         // Conv.cpp: Conv, ConvTranspose
+std::vector<KernelEntry> poolKernels();         // Pool.cpp: MaxPool, AveragePool, Global*Pool, LpPool
+std::vector<KernelEntry> normKernels();         // Norm.cpp: BatchNormalization, Instance/Layer/GroupNormalization, LRN
+std::vector<KernelEntry> matmulKernels();       // MatMul.cpp: MatMul, Gemm, Einsum
+std::vector<KernelEntry> rnnKernels();          // Rnn.cpp: LSTM, GRU, RNN
+std::vector<KernelEntry> controlFlowKernels();  // ControlFlow.cpp: If, Loop
+std::vector<KernelEntry> quantKernels();
+std::vector<KernelEntry> lossKernels();        // Loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+std::vector<KernelEntry> miscKernels();        // Misc.cpp: Unique, Compress, ReverseSequence, MaxUnpool, Det, ...
+std::vector<KernelEntry> signalKernels();      // Signal.cpp: DFT, STFT, windows, MelWeightMatrix
+std::vector<KernelEntry> detectionKernels();   // Detection.cpp: NonMaxSuppression, RoiAlign, GridSample        // Quantize.cpp: Q/DQ, QLinear*, *Integer, MatMulNBits
+
+}  // namespace onnxpress::runtime
