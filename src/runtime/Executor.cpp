@@ -95,6 +95,8 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
                         unsupported.size() > 1 ? fmt::format(" (and {} more unsupported nodes)", unsupported.size() - 1)
                                                : std::string());
 
+  ex->planActivationFusion();
+
   // Release plan: a value dies after the last node that reads it, directly or from a subgraph.
   constexpr size_t kNever = std::numeric_limits<size_t>::max();
   std::vector<size_t> lastUse(ex->slotOf_.size(), kNever - 1);
@@ -146,6 +148,48 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
       if (out && !used[ex->slotOf_.at(out)] && lastUse[ex->slotOf_.at(out)] != kNever)
         ex->releaseAfter_[i].push_back(ex->slotOf_.at(out));
   return ex;
+}
+
+namespace {
+// Constant float bounds of a Relu or Clip node, if known at prepare time.
+std::optional<std::pair<float, float>> activationBounds(const Node& n) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  if (!isDefaultDomain(n.domain())) return std::nullopt;
+  if (n.opType() == "Relu") return std::pair{0.f, inf};
+  if (n.opType() != "Clip") return std::nullopt;
+  std::pair<float, float> bounds{n.floatAttr("min", -inf), n.floatAttr("max", inf)};
+  for (size_t i = 1; i < 3 && i < n.numInputs(); ++i) {
+    const Value* v = n.input(i);
+    if (!v) continue;
+    const Tensor* t = v->initializer();
+    if (!t && v->producer() && v->producer()->opType() == "Constant") {
+      const Attribute* value = v->producer()->attribute("value");
+      if (value && value->kind == Attribute::Kind::Tensor) t = &value->tensors[0];
+    }
+    if (!t || t->dtype() != DataType::Float || t->numElements() != 1) return std::nullopt;
+    (i == 1 ? bounds.first : bounds.second) = t->data<float>()[0];
+  }
+  return bounds;
+}
+}  // namespace
+
+void Executor::planActivationFusion() {
+  fusedAfter_.assign(order_.size(), std::nullopt);
+  std::unordered_map<const Node*, size_t> index;
+  for (size_t i = 0; i < order_.size(); ++i) index[order_[i]] = i;
+  for (size_t i = 0; i < order_.size(); ++i) {
+    const Node& producer = *order_[i];
+    const std::string& op = producer.opType();
+    if (!isDefaultDomain(producer.domain()) || (op != "Conv" && op != "Gemm" && op != "MatMul")) continue;
+    const Value* out = producer.output(0);
+    if (!out || out->uses().size() != 1 || !out->uses()[0].node || out->isGraphOutput()) continue;
+    const Node& activation = *out->uses()[0].node;
+    if (activation.graph() != &graph_ || activation.input(0) != out) continue;
+    auto bounds = activationBounds(activation);
+    if (!bounds) continue;
+    const size_t j = index.at(&activation);
+    fusedAfter_[i] = FusedActivation{bounds->first, bounds->second, j};
+  }
 }
 
 std::vector<std::pair<const Node*, double>> Executor::nodeTimes() const {
@@ -216,8 +260,16 @@ Expected<std::vector<TensorData>> Executor::runSubgraph(const std::vector<Tensor
 }
 
 Expected<std::vector<TensorData>> Executor::execute(Frame& frame, const TensorObserver& observer) const {
+  const bool fuse = !observer && !options_.keepIntermediates;
+  std::vector<char> appliedByProducer(order_.size(), 0);
   for (size_t i = 0; i < order_.size(); ++i) {
     const Node& node = *order_[i];
+    if (appliedByProducer[i]) {  // its producer already applied it in place
+      const TensorData* in = frame.lookup(node.input(0));
+      frame.slots_[slotOf_.at(node.output(0))] = *in;
+      for (size_t s : releaseAfter_[i]) frame.slots_[s] = TensorData();
+      continue;
+    }
     KernelContext ctx{node, {}, {}};
     ctx.frame = &frame;
     ctx.threads = threads_;
@@ -239,6 +291,15 @@ Expected<std::vector<TensorData>> Executor::execute(Frame& frame, const TensorOb
       return internalError("node {}: out of memory", node.describe());
     } catch (const std::exception& e) {
       return internalError("node {}: {}", node.describe(), e.what());
+    }
+    if (fuse && fusedAfter_[i] && ctx.outputs[0].dtype() == DataType::Float) {
+      if (!ctx.outputs[0].uniquelyOwned()) ctx.outputs[0] = ctx.outputs[0].clone();
+      appliedByProducer[fusedAfter_[i]->activationNode] = 1;
+      const float lo = fusedAfter_[i]->lo, hi = fusedAfter_[i]->hi;
+      float* p = ctx.outputs[0].data<float>();
+      const int64_t n = ctx.outputs[0].numElements();
+#pragma omp parallel for num_threads(threads_) schedule(static) if (n > 65536)
+      for (int64_t k = 0; k < n; ++k) p[k] = std::min(std::max(p[k], lo), hi);
     }
     if (options_.profile) {
       nodeSeconds_.resize(order_.size(), 0.0);

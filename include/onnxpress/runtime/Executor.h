@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -74,12 +75,22 @@ class Executor {
   explicit Executor(const Graph& graph) : graph_(graph) {}
   Expected<std::vector<TensorData>> execute(Frame& frame, const TensorObserver& observer) const;
   Status checkInput(const Value& input, const TensorData& value) const;
+  void planActivationFusion();
 
   const Graph& graph_;
   ExecutorOptions options_;
   int threads_ = 1;
   std::vector<Node*> order_;
   std::vector<KernelFn> kernels_;
+  // Conv/Gemm/MatMul followed by their only reader Relu or Clip (constant bounds):
+  // the activation runs in place on the producer's output while it is hot, and the
+  // activation node just forwards it. Skipped when an observer or keepIntermediates
+  // must see the unclamped tensor.
+  struct FusedActivation {
+    float lo, hi;
+    size_t activationNode;
+  };
+  std::vector<std::optional<FusedActivation>> fusedAfter_;  // by producer index
   std::unordered_map<const Value*, size_t> slotOf_;
   std::vector<std::pair<size_t, TensorData>> constants_;  // slot, value
   std::vector<std::vector<size_t>> releaseAfter_;         // per node: slots whose last use it is
