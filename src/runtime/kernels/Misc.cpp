@@ -277,22 +277,30 @@ Expected<KernelFn> makeMaxUnpool(const KernelBuildContext& b) {
     if (ind.shape() != x.shape())
       return kernelError(ctx, "indices shape {} differs from input {}", shapeToString(ind.shape()),
                          shapeToString(x.shape()));
-    Shape os;
+    // Indices address the inferred output; an explicit output_shape places the same
+    // coordinates in a larger tensor (the spec's and the reference's behaviour).
+    Shape inferred = {x.dim(0), x.dim(1)};
+    for (size_t i = 0; i < k; ++i) {
+      const int64_t d = (x.dim(static_cast<int64_t>(i) + 2) - 1) * strides[i] - (pads[i] + pads[k + i]) + kernel[i];
+      if (d < 0) return kernelError(ctx, "negative inferred output dim {}", d);
+      inferred.push_back(d);
+    }
+    Shape os = inferred;
     if (ctx.hasInput(2)) {
       os = ctx.input(2).toInt64Vector();
       if (os.size() != k + 2) return kernelError(ctx, "output_shape {} has the wrong rank", shapeToString(os));
-      for (int64_t d : os)
-        if (d < 0) return kernelError(ctx, "negative dim in output_shape {}", shapeToString(os));
-    } else {
-      os = {x.dim(0), x.dim(1)};
-      for (size_t i = 0; i < k; ++i) {
-        const int64_t d = (x.dim(static_cast<int64_t>(i) + 2) - 1) * strides[i] - (pads[i] + pads[k + i]) + kernel[i];
-        if (d < 0) return kernelError(ctx, "negative inferred output dim {}", d);
-        os.push_back(d);
-      }
+      for (size_t i = 0; i < os.size(); ++i)
+        if (os[i] < inferred[i]) return kernelError(ctx, "output_shape {} is smaller than {}", shapeToString(os), shapeToString(inferred));
     }
+    const auto inferredStrides = contiguousStrides(inferred), outStrides = contiguousStrides(os);
+    auto relocate = [&](int64_t j) {
+      if (os == inferred) return j;
+      int64_t out = 0;
+      for (size_t d = 0; d < os.size(); ++d) out += (j / inferredStrides[d]) % inferred[d] * outStrides[d];
+      return out;
+    };
     TensorData y = TensorData::zeros(x.dtype(), os);
-    const int64_t total = y.numElements(), n = x.numElements();
+    const int64_t total = elementCount(inferred), n = x.numElements();
     const std::vector<int64_t> idx = ind.toInt64Vector();
     int64_t bad = -1;
     const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
@@ -305,7 +313,7 @@ Expected<KernelFn> makeMaxUnpool(const KernelBuildContext& b) {
           bad = i;
           return;
         }
-        py[j] = px[i];
+        py[relocate(j)] = px[i];
       }
     });
     if (!ok) return unsupportedType(ctx, x.dtype());
