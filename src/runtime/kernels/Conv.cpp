@@ -14,12 +14,6 @@
 namespace onnxpress::runtime {
 namespace {
 
-template <typename T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapMatrix = Eigen::Map<RowMatrix<T>>;
-template <typename T>
-using ConstMapMatrix = Eigen::Map<const RowMatrix<T>>;
 
 // Expands one image-group X[C, in...] into col[C*K, out...] (zeros where padded).
 template <typename T>
@@ -228,9 +222,9 @@ Expected<KernelFn> makeConv(const KernelBuildContext& b) {
             im2col(xg, cg, in, g, col.data());
             colPtr = col.data();
           }
-          ConstMapMatrix<T> Wm(w + gi * mg * cg * kSize, mg, cg * kSize);
-          ConstMapMatrix<T> Cm(colPtr, cg * kSize, outSize);
-          MapMatrix<T> Ym(y + (n * M + gi * mg) * outSize, mg, outSize);
+          ConstMatrixMap<T> Wm(w + gi * mg * cg * kSize, mg, cg * kSize);
+          ConstMatrixMap<T> Cm(colPtr, cg * kSize, outSize);
+          MatrixMap<T> Ym(y + (n * M + gi * mg) * outSize, mg, outSize);
           Ym.noalias() = Wm * Cm;
           if (bias)
             for (int64_t m = 0; m < mg; ++m) Ym.row(m).array() += bias[gi * mg + m];
@@ -296,9 +290,9 @@ Expected<KernelFn> makeConvTranspose(const KernelBuildContext& b) {
       std::vector<T> col(static_cast<size_t>(mg * kSize * inSize));
       for (int64_t b0 = 0; b0 < N; ++b0)
         for (int64_t gi = 0; gi < group; ++gi) {
-          ConstMapMatrix<T> Wm(Wt.data<T>() + gi * cg * mg * kSize, cg, mg * kSize);
-          ConstMapMatrix<T> Xm(X.data<T>() + (b0 * C + gi * cg) * inSize, cg, inSize);
-          MapMatrix<T> Cm(col.data(), mg * kSize, inSize);
+          ConstMatrixMap<T> Wm(Wt.data<T>() + gi * cg * mg * kSize, cg, mg * kSize);
+          ConstMatrixMap<T> Xm(X.data<T>() + (b0 * C + gi * cg) * inSize, cg, inSize);
+          MatrixMap<T> Cm(col.data(), mg * kSize, inSize);
           Cm.noalias() = Wm.transpose() * Xm;
           col2im(col.data(), mg, out, g, in, Y.data<T>() + (b0 * M + gi * mg) * outSize);
         }

@@ -175,6 +175,15 @@ void broadcastBinary(const TensorData& a, const TensorData& b, TensorData& out, 
 template <typename T>
 inline float toFloat(T v) { return static_cast<float>(v); }
 
+// ---- row-major Eigen views of tensor data -------------------------------------------------
+
+template <typename T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <typename T>
+using MatrixMap = Eigen::Map<RowMatrix<T>>;
+template <typename T>
+using ConstMatrixMap = Eigen::Map<const RowMatrix<T>>;
+
 // ---- shared type helpers -------------------------------------------------------------------
 
 template <typename T>

@@ -11,8 +11,6 @@
 namespace onnxpress::runtime {
 namespace {
 
-template <typename T>
-using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // C[b] = A[b] (m x k) * B[b] (k x n) over broadcast batch dims.
 template <typename T>

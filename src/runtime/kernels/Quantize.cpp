@@ -19,12 +19,6 @@
 namespace onnxpress::runtime {
 namespace {
 
-template <typename T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapC = Eigen::Map<const RowMat<T>>;
-template <typename T>
-using MapM = Eigen::Map<RowMat<T>>;
 
 // ---- element codes -----------------------------------------------------------------------
 
@@ -519,13 +513,13 @@ Expected<std::vector<int32_t>> intMatMul(const MatMulPlan& p, const TensorData& 
                         dataTypeName(b.dtype()));
   std::vector<int32_t> acc(static_cast<size_t>(p.batch * p.M * p.N));
   for (int64_t i = 0; i < p.batch; ++i) {
-    MapM<int32_t> C(acc.data() + i * p.M * p.N, p.M, p.N);
+    MatrixMap<int32_t> C(acc.data() + i * p.M * p.N, p.M, p.N);
     if (p.K == 0) {
       C.setZero();
       continue;
     }
-    C.noalias() = MapC<int32_t>(ai.data() + p.aIdx[i] * p.M * p.K, p.M, p.K) *
-                  MapC<int32_t>(bi.data() + p.bIdx[i] * p.K * p.N, p.K, p.N);
+    C.noalias() = ConstMatrixMap<int32_t>(ai.data() + p.aIdx[i] * p.M * p.K, p.M, p.K) *
+                  ConstMatrixMap<int32_t>(bi.data() + p.bIdx[i] * p.K * p.N, p.K, p.N);
   }
   return acc;
 }
@@ -736,13 +730,13 @@ void intConv(const ConvGeom& g, const TX* x, int32_t xzp, const TW* w, const std
           }
         }
       }, std::max<int64_t>(1, 4096 / std::max<int64_t>(g.outProd, 1)));
-      MapM<int32_t> out(acc + (n * g.M + grp * g.Mg) * g.outProd, g.Mg, g.outProd);
+      MatrixMap<int32_t> out(acc + (n * g.M + grp * g.Mg) * g.outProd, g.Mg, g.outProd);
       if (rows == 0) {
         out.setZero();
         continue;
       }
-      out.noalias() = MapC<int32_t>(wi.data() + grp * g.Mg * rows, g.Mg, rows) *
-                      MapC<int32_t>(cols.data(), rows, g.outProd);
+      out.noalias() = ConstMatrixMap<int32_t>(wi.data() + grp * g.Mg * rows, g.Mg, rows) *
+                      ConstMatrixMap<int32_t>(cols.data(), rows, g.outProd);
     }
 }
 
@@ -936,8 +930,8 @@ Expected<KernelFn> makeMatMulNBits(const KernelBuildContext& b) {
             wr[k] = (q - zp[si]) * scales[si];
           }
         }
-        Eigen::Map<RowMat<float>, 0, Eigen::OuterStride<>> Y(yf.data() + n0, rows, nc, Eigen::OuterStride<>(N));
-        Y.noalias() = MapC<float>(af, rows, K) * MapC<float>(wbuf.data(), nc, K).transpose();
+        Eigen::Map<RowMatrix<float>, 0, Eigen::OuterStride<>> Y(yf.data() + n0, rows, nc, Eigen::OuterStride<>(N));
+        Y.noalias() = ConstMatrixMap<float>(af, rows, K) * ConstMatrixMap<float>(wbuf.data(), nc, K).transpose();
       }
     }, 1);
     if (!bias.empty())

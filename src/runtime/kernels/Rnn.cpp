@@ -162,12 +162,6 @@ Expected<RnnConfig> parseConfig(const KernelBuildContext& b, Cell cell) {
 
 // ---- compute -----------------------------------------------------------------------------
 
-template <typename T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <typename T>
-using MapC = Eigen::Map<const RowMat<T>>;
-template <typename T>
-using MapM = Eigen::Map<RowMat<T>>;
 
 // Swaps the first two axes of a [a, b, inner] tensor held in `src`.
 template <typename T>
@@ -260,8 +254,8 @@ Status runRecurrent(const RnnConfig& c, KernelContext& ctx) {
     const Activation* acts = c.acts.data() + d * c.actsPerDirection;
 
     // xw = X * W^T + Wb + Rb (GRU with linear_before_reset keeps Rbh for the step).
-    MapM<T> XW(xw.data(), seq * batch, GH);
-    if (seq * batch > 0) XW.noalias() = MapC<T>(x, seq * batch, in) * MapC<T>(w, GH, in).transpose();
+    MatrixMap<T> XW(xw.data(), seq * batch, GH);
+    if (seq * batch > 0) XW.noalias() = ConstMatrixMap<T>(x, seq * batch, in) * ConstMatrixMap<T>(w, GH, in).transpose();
     if (B) {
       std::vector<T> bias(static_cast<size_t>(GH));
       for (int64_t j = 0; j < GH; ++j) {
@@ -275,8 +269,8 @@ Status runRecurrent(const RnnConfig& c, KernelContext& ctx) {
 
     hState.assign(h0.begin() + d * batch * H, h0.begin() + (d + 1) * batch * H);
     if (c.cell == Cell::Lstm) cState.assign(c0.begin() + d * batch * H, c0.begin() + (d + 1) * batch * H);
-    MapM<T> Hs(hState.data(), batch, H);
-    MapM<T> Gs(gates.data(), batch, GH);
+    MatrixMap<T> Hs(hState.data(), batch, H);
+    MatrixMap<T> Gs(gates.data(), batch, GH);
 
     for (int64_t s = 0; s < maxLen; ++s) {
       for (int64_t b = 0; b < batch; ++b) {
@@ -285,9 +279,9 @@ Status runRecurrent(const RnnConfig& c, KernelContext& ctx) {
       }
       if (c.cell == Cell::Gru) {
         // z and r: add H * Rzr^T.
-        Gs.leftCols(2 * H).noalias() += Hs * MapC<T>(r, 2 * H, H).transpose();
-        MapC<T> Rh(r + 2 * H * H, H, H);
-        MapM<T> T1(tmp.data(), batch, H);
+        Gs.leftCols(2 * H).noalias() += Hs * ConstMatrixMap<T>(r, 2 * H, H).transpose();
+        ConstMatrixMap<T> Rh(r + 2 * H * H, H, H);
+        MatrixMap<T> T1(tmp.data(), batch, H);
         if (c.linearBeforeReset) T1.noalias() = Hs * Rh.transpose();  // H * Rh^T (+ Rbh below)
         for (int64_t b = 0; b < batch; ++b) {
           if (rowTime[b] < 0) continue;
@@ -310,7 +304,7 @@ Status runRecurrent(const RnnConfig& c, KernelContext& ctx) {
           for (int64_t j = 0; j < H; ++j) hp[j] = (T(1) - g[j]) * g[2 * H + j] + g[j] * hp[j];
         }
       } else {
-        Gs.noalias() += Hs * MapC<T>(r, GH, H).transpose();
+        Gs.noalias() += Hs * ConstMatrixMap<T>(r, GH, H).transpose();
         for (int64_t b = 0; b < batch; ++b) {
           if (rowTime[b] < 0) continue;
           T* g = gates.data() + b * GH;
