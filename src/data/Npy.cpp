@@ -279,28 +279,33 @@ std::string arrayName(const std::string& member) {
 
 }  // namespace
 
-Expected<std::map<std::string, NpyHeader>> readNpzHeaders(const std::string& path) {
+namespace {
+// Reads every member of an .npz with `read(file, member)`, keyed by array name.
+template <typename T, typename Read>
+Expected<std::map<std::string, T>> readMembers(const std::string& path, Read read) {
   ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
   ASSIGN_OR_RETURN(auto members, listZip(*file));
-  std::map<std::string, NpyHeader> out;
+  std::map<std::string, T> out;
   for (const auto& m : members) {
-    ASSIGN_OR_RETURN(auto head, readMember(*file, m, 4096));
-    ASSIGN_OR_RETURN(NpyHeader h, parseNpyHeader(head, path + ":" + m.name));
-    out[arrayName(m.name)] = h;
+    ASSIGN_OR_RETURN(T value, read(*file, m));
+    out[arrayName(m.name)] = std::move(value);
   }
   return out;
 }
+}  // namespace
+
+Expected<std::map<std::string, NpyHeader>> readNpzHeaders(const std::string& path) {
+  return readMembers<NpyHeader>(path, [&](const MappedFile& f, const ZipMember& m) -> Expected<NpyHeader> {
+    ASSIGN_OR_RETURN(auto head, readMember(f, m, 4096));  // the header only
+    return parseNpyHeader(head, path + ":" + m.name);
+  });
+}
 
 Expected<std::map<std::string, NdArray>> readNpz(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
-  ASSIGN_OR_RETURN(auto members, listZip(*file));
-  std::map<std::string, NdArray> out;
-  for (const auto& m : members) {
-    ASSIGN_OR_RETURN(auto bytes, readMember(*file, m, 0));
-    ASSIGN_OR_RETURN(NdArray a, parseNpy(bytes, path + ":" + m.name));
-    out[arrayName(m.name)] = std::move(a);
-  }
-  return out;
+  return readMembers<NdArray>(path, [&](const MappedFile& f, const ZipMember& m) -> Expected<NdArray> {
+    ASSIGN_OR_RETURN(auto bytes, readMember(f, m, 0));
+    return parseNpy(bytes, path + ":" + m.name);
+  });
 }
 
 }  // namespace onnxpress

@@ -191,6 +191,13 @@ inline constexpr bool kHalfLike = std::is_same_v<T, half> || std::is_same_v<T, b
 template <typename T>
 inline constexpr bool kFloatLike = std::is_floating_point_v<T> || kHalfLike<T>;
 
+/// A value of any numeric type as double (half/bfloat16 through float).
+template <typename T>
+inline double toDouble(T v) {
+  if constexpr (kHalfLike<T>) return static_cast<double>(static_cast<float>(v));
+  else return static_cast<double>(v);
+}
+
 /// The type arithmetic on T runs in: float for half/bfloat16, T otherwise.
 template <typename T> struct CalcOf { using type = T; };
 template <> struct CalcOf<half> { using type = float; };

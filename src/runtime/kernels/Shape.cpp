@@ -20,19 +20,12 @@ namespace {
 // ---- element-size dispatch and typed helpers ----------------------------------------------
 
 
-template <typename T>
-constexpr bool isHalfLike = std::is_same_v<T, half> || std::is_same_v<T, bfloat16>;
 
-template <typename T>
-inline double toDouble(T v) {
-  if constexpr (isHalfLike<T>) return static_cast<double>(static_cast<float>(v));
-  else return static_cast<double>(v);
-}
 
 template <typename T>
 inline T fromDouble(double v) {
   if constexpr (std::is_same_v<T, bool>) return v != 0;
-  else if constexpr (isHalfLike<T>) return T(static_cast<float>(v));
+  else if constexpr (kHalfLike<T>) return T(static_cast<float>(v));
   else return static_cast<T>(v);
 }
 
@@ -514,7 +507,7 @@ Expected<KernelFn> makeNonZero(const KernelBuildContext&) {
       const T* p = x.data<T>();
       for (int64_t i = 0; i < n; ++i) {
         bool nz;
-        if constexpr (isHalfLike<T>) nz = static_cast<float>(p[i]) != 0.f;
+        if constexpr (kHalfLike<T>) nz = static_cast<float>(p[i]) != 0.f;
         else nz = p[i] != T{};
         if (nz) hits.push_back(i);
       }
@@ -1098,7 +1091,7 @@ void withReducer(Reduction r, F&& fn) {
     fn([](const T&, const T& u) { return u; });
     return;
   }
-  if constexpr (std::is_arithmetic_v<T> || isHalfLike<T>) {
+  if constexpr (std::is_arithmetic_v<T> || kHalfLike<T>) {
     switch (r) {
       case Reduction::Add: fn([](const T& a, const T& u) { return static_cast<T>(a + u); }); break;
       case Reduction::Mul: fn([](const T& a, const T& u) { return static_cast<T>(a * u); }); break;

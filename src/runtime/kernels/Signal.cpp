@@ -23,11 +23,6 @@ namespace {
 // ---- type helpers ------------------------------------------------------------------------
 
 
-template <typename T>
-inline double toDouble(T v) {
-  if constexpr (kHalfLike<T>) return static_cast<double>(static_cast<float>(v));
-  else return static_cast<double>(v);
-}
 
 template <typename T>
 inline T fromDouble(double v) {
