@@ -19,6 +19,8 @@ Writes to models/parity/:
 With --bench, also writes larger models to bench/out/ (not checked in):
   mobilenet_v2.onnx  torchvision-style MobileNetV2 at 224x224 (random weights).
   bert_base.onnx     BERT-base-sized encoder (12 layers, hidden 768, 12 heads).
+  bert_tiny_raw.onnx bert_tiny exported with torch's constant folding off and static
+                     shapes, for the clean-up benchmark.
 """
 import argparse
 import math
@@ -138,10 +140,10 @@ def randomize_bn(model):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
 
 
-def export(model, args, path, names, outputs, axes, opset):
+def export(model, args, path, names, outputs, axes, opset, fold=True):
     model.eval()
     torch.onnx.export(model, args, path, input_names=names, output_names=outputs, dynamic_axes=axes,
-                      opset_version=opset, do_constant_folding=True)
+                      opset_version=opset, do_constant_folding=fold)
     print("wrote", path, os.path.getsize(path), "bytes")
 
 
@@ -176,6 +178,11 @@ def main():
         export(Bert(vocab=30522, hidden=768, layers=12, heads=12, ffn=3072), (ids, torch.ones_like(ids), torch.zeros_like(ids)),
                os.path.join(out, "bert_base.onnx"), ["input_ids", "attention_mask", "token_type_ids"],
                ["hidden", "pooled"], None, 14)
+        # A raw export (torch's own folding off, static shapes): what clean-up tools are for.
+        # (torch 1.13 folds BatchNorm into Conv in eval mode either way, so CNNs gain nothing.)
+        ids = torch.randint(0, 1000, (1, 16))
+        export(Bert(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), os.path.join(out, "bert_tiny_raw.onnx"),
+               ["input_ids", "attention_mask", "token_type_ids"], ["hidden", "pooled"], None, 14, fold=False)
 
 
 if __name__ == "__main__":

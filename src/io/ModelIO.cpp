@@ -15,6 +15,7 @@
 #include <set>
 
 #include "onnxpress/io/Proto.h"
+#include "onnxpress/support/AtomicFile.h"
 
 namespace onnxpress {
 namespace fs = std::filesystem;
@@ -25,62 +26,6 @@ constexpr int64_t kCheckerMaxIrVersion = 8;  // what Debian's onnx 1.12 checker 
 constexpr size_t kProtobufLimit = static_cast<size_t>(INT_MAX);
 constexpr size_t kInlineBudget = kProtobufLimit - (64u << 20);  // headroom for the graph itself
 constexpr size_t kExternalAlignment = 64;
-
-// A file written under a temporary name in the target's directory and renamed on commit().
-class AtomicFile {
- public:
-  static Expected<AtomicFile> create(const std::string& target) {
-    AtomicFile f;
-    f.target_ = target;
-    fs::path dir = fs::path(target).parent_path();
-    f.temp_ = (dir.empty() ? fs::path(".") : dir) / ("." + fs::path(target).filename().string() + ".tmp-XXXXXX");
-    std::string pattern = f.temp_.string();
-    f.fd_ = ::mkstemp(pattern.data());
-    if (f.fd_ < 0) return invalidInput("{}: cannot create output: {}", target, std::strerror(errno));
-    f.temp_ = pattern;
-    return f;
-  }
-  AtomicFile() = default;
-  AtomicFile(AtomicFile&& o) noexcept { *this = std::move(o); }
-  AtomicFile& operator=(AtomicFile&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    std::swap(temp_, o.temp_);
-    std::swap(target_, o.target_);
-    return *this;
-  }
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!temp_.empty()) ::unlink(temp_.c_str());
-  }
-  int fd() const { return fd_; }
-  Status write(const void* data, size_t size) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    while (size > 0) {
-      ssize_t n = ::write(fd_, p, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return internalError("{}: write failed: {}", target_, std::strerror(errno));
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-    return Status::ok();
-  }
-  Status commit() {
-    ::fchmod(fd_, 0644);
-    if (::close(fd_) != 0) return internalError("{}: close failed: {}", target_, std::strerror(errno));
-    fd_ = -1;
-    if (::rename(temp_.c_str(), target_.c_str()) != 0)
-      return internalError("{}: rename failed: {}", target_, std::strerror(errno));
-    temp_.clear();
-    return Status::ok();
-  }
-
- private:
-  int fd_ = -1;
-  fs::path temp_;
-  std::string target_;
-};
 
 size_t initializerBytes(const Model& model) {
   size_t total = 0;

@@ -33,6 +33,7 @@ class Importer {
 
   Status importModel(onnx::ModelProto& p, Model& m);
   Expected<Tensor> importTensor(onnx::TensorProto& p);
+  static Type importType(const onnx::TypeProto& p);
 
  private:
   Status fail(const std::string& what) const { return {ErrorCode::InvalidInput, label_ + ": " + what}; }
@@ -43,7 +44,6 @@ class Importer {
   Status importSparse(onnx::SparseTensorProto& p, SparseTensor& s);
   Status loadExternal(onnx::TensorProto& p, Tensor& t, size_t needed);
   Status importTypedFields(onnx::TensorProto& p, Tensor& t, size_t numel);
-  static Type importType(const onnx::TypeProto& p);
   static void importValueInfo(const onnx::ValueInfoProto& p, Value& v, bool overwriteType);
 
   std::string dir_, label_;
@@ -422,6 +422,8 @@ Status Importer::loadExternal(onnx::TensorProto& p, Tensor& t, size_t needed) {
 }
 
 }  // namespace
+
+Type typeFromProto(const onnx::TypeProto& proto) { return Importer::importType(proto); }
 
 Expected<onnx::ModelProto> readModelProto(const std::string& path) {
   std::error_code ec;

@@ -472,6 +472,11 @@ Attribute cloneAttribute(const Attribute& a, Graph* newOwner,
                          std::unordered_map<const Value*, Value*>& map);
 }
 
+Attribute Attribute::clone(Graph* owner) const {
+  std::unordered_map<const Value*, Value*> map;
+  return cloneAttribute(*this, owner, map);
+}
+
 std::unique_ptr<Graph> Graph::clone(Graph* parent) const {
   auto copy = std::make_unique<Graph>(parent ? parent : parent_);
   std::unordered_map<const Value*, Value*> map;

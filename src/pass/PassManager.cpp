@@ -5,6 +5,9 @@
 #include <cctype>
 #include <chrono>
 
+#include "onnxpress/analysis/Macs.h"
+#include "onnxpress/analysis/ModelSummary.h"
+#include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/pass/PassRegistry.h"
 
 namespace onnxpress {
@@ -84,6 +87,10 @@ Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text
 
 Expected<PassManager> PassManager::fromText(const std::string& text) {
   ASSIGN_OR_RETURN(auto elements, parsePipelineText(text));
+  return fromElements(elements);
+}
+
+Expected<PassManager> PassManager::fromElements(const std::vector<PipelineElement>& elements) {
   PassManager pm;
   for (const auto& e : elements) {
     const PassInfo* info = findPass(e.pass);
@@ -92,6 +99,21 @@ Expected<PassManager> PassManager::fromText(const std::string& text) {
     pm.add(std::move(pass));
   }
   return pm;
+}
+
+std::string pipelineToText(const std::vector<PipelineElement>& elements) {
+  std::string out;
+  for (const auto& e : elements) {
+    if (!out.empty()) out += ",";
+    out += e.pass;
+    std::string options;
+    for (const auto& [key, value] : e.options) {
+      const bool quote = value.find_first_of(" \t{}") != std::string::npos;
+      options += (options.empty() ? "" : " ") + key + "=" + (quote ? "\"" + value + "\"" : value);
+    }
+    if (!options.empty()) out += "{" + options + "}";
+  }
+  return out;
 }
 
 std::string PassManager::expandedPipeline() const {
@@ -112,12 +134,27 @@ Status PassManager::run(Model& model, PassContext& context) {
     spdlog::debug("running pass {}", pass->name());
     auto result = pass->run(model, context);
     if (!result) return result.status().withContext(fmt::format("pass '{}'", pass->name()));
-    PassRunRecord record{std::string(pass->name()), pass->optionsString(), result->changed, result->statistics,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
+    PassRunRecord record;
+    record.pass = std::string(pass->name());
+    record.options = pass->optionsString();
+    record.changed = result->changed;
+    record.statistics = result->statistics;
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (verifyEach_) {
       Status valid = model.graph().verify();
       if (!valid.isOk())
         return internalError("pass '{}' left an invalid graph: {}", pass->name(), valid.message());
+    }
+    if (measureSizes_) {
+      ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
+      (void)inferred;
+      record.parameters = summarizeModel(model).parameterCount;
+      record.macs = countMacs(model.graph()).macs;
+    }
+    if (probe_) {
+      auto fidelity = probe_->measure(model);
+      if (!fidelity) return fidelity.status().withContext(fmt::format("measuring after pass '{}'", pass->name()));
+      record.fidelity = *fidelity;
     }
     records_.push_back(std::move(record));
   }

@@ -1,6 +1,21 @@
 #include "onnxpress/pass/PassRegistry.h"
 
+#include "onnxpress/passes/cleanup/CommonSubexpressions.h"
+#include "onnxpress/passes/cleanup/DedupeConstants.h"
 #include "onnxpress/passes/cleanup/EliminateDead.h"
+#include "onnxpress/passes/cleanup/EliminateIdentity.h"
+#include "onnxpress/passes/cleanup/FoldConstants.h"
+#include "onnxpress/passes/cleanup/Simplify.h"
+#include "onnxpress/passes/conversion/ConvertOpset.h"
+#include "onnxpress/passes/fusion/FuseBatchNorm.h"
+#include "onnxpress/passes/fusion/FuseMatMulAdd.h"
+#include "onnxpress/passes/fusion/FusePatterns.h"
+#include "onnxpress/passes/fusion/FuseReshape.h"
+#include "onnxpress/passes/fusion/FuseTranspose.h"
+#include "onnxpress/passes/substitution/DepthwiseSeparable.h"
+#include "onnxpress/passes/substitution/DropLayers.h"
+#include "onnxpress/passes/substitution/LowRank.h"
+#include "onnxpress/passes/substitution/SwapActivation.h"
 
 namespace onnxpress {
 

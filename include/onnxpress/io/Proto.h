@@ -24,6 +24,8 @@ Expected<Model> modelFromProto(onnx::ModelProto& proto, const std::string& sourc
 /// proto's external_data fields, or false to keep the tensor inline.
 using ExternalTensorWriter = std::function<Expected<bool>(const Tensor&, onnx::TensorProto&)>;
 
+/// The IR form of a TypeProto (used by shape inference to read onnx's results).
+Type typeFromProto(const onnx::TypeProto& proto);
 /// Converts the IR to a ModelProto. Tensors keep their original encoding.
 Expected<onnx::ModelProto> modelToProto(const Model& model, const ExternalTensorWriter& external = {});
 

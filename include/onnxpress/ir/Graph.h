@@ -65,6 +65,8 @@ struct Attribute {
   static Attribute makeFloats(std::string name, std::vector<float> v);
   static Attribute makeTensor(std::string name, onnxpress::Tensor t);
   static Attribute makeGraph(std::string name, std::unique_ptr<onnxpress::Graph> g);
+  /// Deep copy; subgraphs are cloned with `owner` as their parent graph (the node's graph).
+  Attribute clone(onnxpress::Graph* owner) const;
 };
 
 /// A place where a Value is read: input `index` of `node`, or, when node is null,

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "onnxpress/analysis/Fidelity.h"
 #include "onnxpress/pass/Pass.h"
 
 namespace onnxpress {
@@ -20,6 +22,8 @@ struct PipelineElement {
 
 /// Splits pipeline text into elements; syntax errors are usage errors.
 Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text);
+/// The inverse of parsePipelineText (values with spaces or braces are quoted).
+std::string pipelineToText(const std::vector<PipelineElement>& elements);
 
 struct PassRunRecord {
   std::string pass;
@@ -27,12 +31,17 @@ struct PassRunRecord {
   bool changed = false;
   std::vector<std::pair<std::string, int64_t>> statistics;
   double seconds = 0;
+  // Filled when measuring (see PassManager::setMeasurement): the model after this pass.
+  int64_t parameters = -1;
+  int64_t macs = -1;
+  std::optional<Fidelity> fidelity;  // against the model before the first pass
 };
 
 class PassManager {
  public:
   /// Builds the passes of `text`; unknown passes and options are errors.
   static Expected<PassManager> fromText(const std::string& text);
+  static Expected<PassManager> fromElements(const std::vector<PipelineElement>& elements);
 
   PassManager() = default;
   PassManager(PassManager&&) = default;
@@ -40,6 +49,11 @@ class PassManager {
 
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
   void setVerifyEach(bool verify) { verifyEach_ = verify; }
+  /// After every pass, record parameters and MACs and, with a probe, fidelity.
+  void setMeasurement(bool sizes, const FidelityProbe* probe = nullptr) {
+    measureSizes_ = sizes;
+    probe_ = probe;
+  }
   /// The pipeline with every option spelled out; parsing it gives the same pipeline.
   std::string expandedPipeline() const;
   size_t size() const { return passes_.size(); }
@@ -50,6 +64,8 @@ class PassManager {
  private:
   std::vector<std::unique_ptr<Pass>> passes_;
   std::vector<PassRunRecord> records_;
+  bool measureSizes_ = false;
+  const FidelityProbe* probe_ = nullptr;
 #ifdef ONNXPRESS_VERIFY_BETWEEN_PASSES
   bool verifyEach_ = true;
 #else

@@ -1,0 +1,190 @@
+#include "onnxpress/passes/PassUtil.h"
+
+#include <Eigen/Core>
+
+#include <cstring>
+
+namespace onnxpress {
+namespace {
+
+const Node* constantProducer(const Value* v) {
+  const Node* p = v ? v->producer() : nullptr;
+  return p && p->opType() == "Constant" && (p->domain().empty() || p->domain() == "ai.onnx") ? p : nullptr;
+}
+
+template <typename T>
+std::vector<float> widen(std::span<const uint8_t> bytes, size_t count) {
+  std::vector<float> out(count);
+  const T* src = reinterpret_cast<const T*>(bytes.data());
+  for (size_t i = 0; i < count; ++i) out[i] = static_cast<float>(src[i]);
+  return out;
+}
+
+template <typename T>
+std::vector<int64_t> widenInt(std::span<const uint8_t> bytes, size_t count) {
+  std::vector<int64_t> out(count);
+  const T* src = reinterpret_cast<const T*>(bytes.data());
+  for (size_t i = 0; i < count; ++i) out[i] = static_cast<int64_t>(src[i]);
+  return out;
+}
+
+template <typename T>
+std::vector<uint8_t> narrow(std::span<const float> values) {
+  std::vector<uint8_t> raw(values.size() * sizeof(T));
+  T* dst = reinterpret_cast<T*>(raw.data());
+  for (size_t i = 0; i < values.size(); ++i) dst[i] = static_cast<T>(values[i]);
+  return raw;
+}
+
+}  // namespace
+
+const Tensor* constantTensor(const Value* v) {
+  if (!v) return nullptr;
+  if (v->initializer()) return v->isGraphInput() ? nullptr : v->initializer();
+  const Node* p = constantProducer(v);
+  if (!p) return nullptr;
+  const Attribute* a = p->attribute("value");
+  return a && a->kind == Attribute::Kind::Tensor && !a->tensors.empty() ? &a->tensors[0] : nullptr;
+}
+
+std::optional<Tensor> constantValue(const Value* v) {
+  if (const Tensor* t = constantTensor(v)) return t->clone();
+  const Node* p = constantProducer(v);
+  if (!p || p->attributes().size() != 1) return std::nullopt;
+  const Attribute& a = p->attributes()[0];
+  if (!a.refAttrName.empty()) return std::nullopt;  // a function body's attribute reference
+  if (a.name == "value_float") return Tensor::fromValues<float>(DataType::Float, {}, {a.f});
+  if (a.name == "value_floats")
+    return Tensor::fromValues<float>(DataType::Float, {static_cast<int64_t>(a.floats.size())}, a.floats);
+  if (a.name == "value_int") return makeInt64Tensor({a.i}, std::vector<int64_t>{});
+  if (a.name == "value_ints") return makeInt64Tensor(a.ints);
+  if (a.name == "sparse_value" && !a.sparseTensors.empty()) {
+    const SparseTensor& s = a.sparseTensors[0];
+    auto indices = intValues(s.indices);
+    if (!indices) return std::nullopt;
+    Tensor dense(s.values.dtype(), s.dims);
+    const size_t elementBytes = static_cast<size_t>(dataTypeBits(s.values.dtype()) / 8);
+    if (elementBytes == 0) return std::nullopt;
+    const int64_t nnz = s.values.numElements();
+    const bool coordinates = s.indices.dims().size() == 2;
+    auto out = dense.mutableBytes();
+    auto in = s.values.bytes();
+    for (int64_t k = 0; k < nnz; ++k) {
+      int64_t linear = 0;
+      if (coordinates) {
+        for (size_t d = 0; d < s.dims.size(); ++d)
+          linear = linear * s.dims[d] + (*indices)[static_cast<size_t>(k) * s.dims.size() + d];
+      } else {
+        linear = (*indices)[static_cast<size_t>(k)];
+      }
+      if (linear < 0 || linear >= dense.numElements()) return std::nullopt;
+      std::memcpy(out.data() + static_cast<size_t>(linear) * elementBytes,
+                  in.data() + static_cast<size_t>(k) * elementBytes, elementBytes);
+    }
+    return dense;
+  }
+  return std::nullopt;
+}
+
+bool isConstant(const Value* v) {
+  if (constantTensor(v)) return true;
+  const Node* p = constantProducer(v);
+  return p && p->attributes().size() == 1 && p->attributes()[0].refAttrName.empty() &&
+         p->attributes()[0].name != "value_string" && p->attributes()[0].name != "value_strings";
+}
+
+std::optional<std::vector<float>> floatValues(const Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numElements());
+  switch (t.dtype()) {
+    case DataType::Float: return widen<float>(t.bytes(), n);
+    case DataType::Double: return widen<double>(t.bytes(), n);
+    case DataType::Float16: return widen<Eigen::half>(t.bytes(), n);
+    case DataType::BFloat16: return widen<Eigen::bfloat16>(t.bytes(), n);
+    default: return std::nullopt;
+  }
+}
+
+std::optional<std::vector<int64_t>> intValues(const Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numElements());
+  switch (t.dtype()) {
+    case DataType::Int64: return widenInt<int64_t>(t.bytes(), n);
+    case DataType::Int32: return widenInt<int32_t>(t.bytes(), n);
+    case DataType::Int16: return widenInt<int16_t>(t.bytes(), n);
+    case DataType::Int8: return widenInt<int8_t>(t.bytes(), n);
+    case DataType::UInt64: return widenInt<uint64_t>(t.bytes(), n);
+    case DataType::UInt32: return widenInt<uint32_t>(t.bytes(), n);
+    case DataType::UInt16: return widenInt<uint16_t>(t.bytes(), n);
+    case DataType::UInt8: return widenInt<uint8_t>(t.bytes(), n);
+    case DataType::Bool: return widenInt<uint8_t>(t.bytes(), n);
+    default: return std::nullopt;
+  }
+}
+
+Tensor makeFloatTensor(DataType dtype, std::vector<int64_t> dims, std::span<const float> values) {
+  std::vector<uint8_t> raw;
+  switch (dtype) {
+    case DataType::Double: raw = narrow<double>(values); break;
+    case DataType::Float16: raw = narrow<Eigen::half>(values); break;
+    case DataType::BFloat16: raw = narrow<Eigen::bfloat16>(values); break;
+    default:
+      dtype = DataType::Float;
+      raw = narrow<float>(values);
+  }
+  Tensor t;
+  t.setBytes(dtype, std::move(dims), std::move(raw));
+  return t;
+}
+
+Tensor makeInt64Tensor(std::vector<int64_t> values, std::optional<std::vector<int64_t>> dims) {
+  std::vector<int64_t> shape = dims ? *dims : std::vector<int64_t>{static_cast<int64_t>(values.size())};
+  return Tensor::fromValues<int64_t>(DataType::Int64, std::move(shape), values);
+}
+
+Value* addInitializer(Graph& graph, const std::string& base, Tensor tensor) {
+  tensor.setName(graph.uniqueName(base.empty() ? "const" : base));
+  return graph.addInitializer(std::move(tensor));
+}
+
+bool replaceValue(Value* from, Value* to) {
+  if (from == to) return false;
+  Node* producer = from->producer();
+  if (!from->graph()->replaceAllUsesWith(from, to)) return false;
+  if (producer) {
+    bool unused = true;
+    for (Value* out : producer->outputs()) unused = unused && (!out || !out->hasUses());
+    if (unused) producer->graph()->destroyNode(producer);
+  }
+  return true;
+}
+
+bool feedsGraphOutput(const Value* v) { return v && v->isGraphOutput(); }
+
+std::optional<std::vector<int64_t>> staticShape(const Value* v) {
+  if (!v) return std::nullopt;
+  if (const Tensor* t = constantTensor(v)) return t->dims();
+  const Type& type = v->type();
+  if (!type.isTensor() || !type.hasShape) return std::nullopt;
+  std::vector<int64_t> dims;
+  for (const Dim& d : type.dims) {
+    if (!d.isFixed()) return std::nullopt;
+    dims.push_back(d.value);
+  }
+  return dims;
+}
+
+DataType elementType(const Value* v) {
+  if (!v) return DataType::Undefined;
+  if (const Tensor* t = constantTensor(v)) return t->dtype();
+  return v->type().isTensor() ? v->type().elemType : DataType::Undefined;
+}
+
+Node* soleConsumer(const Value* v) {
+  if (!v || v->uses().size() != 1) return nullptr;
+  return v->uses()[0].node;
+}
+
+void copyType(const Value* from, Value* to) {
+  if (from && to) to->setType(from->type());
+}
+
+}  // namespace onnxpress

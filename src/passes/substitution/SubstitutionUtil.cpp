@@ -1,0 +1,135 @@
+#include "onnxpress/passes/substitution/SubstitutionUtil.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+#include "onnxpress/analysis/Macs.h"
+#include "onnxpress/analysis/ShapeInference.h"
+#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/passes/fusion/FusionUtil.h"
+
+namespace onnxpress::substitution {
+
+std::optional<Weight> readWeight(const Value* v) {
+  std::optional<Tensor> copy;
+  const Tensor* t = v ? constantTensor(v) : nullptr;
+  if (v && !t && (copy = constantValue(v))) t = &*copy;
+  if (!t) return std::nullopt;
+  std::optional<std::vector<double>> values = fusion::doubleValues(*t);
+  if (!values || static_cast<int64_t>(values->size()) != t->numElements()) return std::nullopt;
+  for (double x : *values)
+    if (!std::isfinite(x)) return std::nullopt;
+  return Weight{t->dtype(), t->dims(), std::move(*values)};
+}
+
+Value* addWeight(Graph& graph, const std::string& base, DataType dtype, std::vector<int64_t> dims,
+                 const std::vector<double>& values) {
+  return addInitializer(graph, base, fusion::makeTensorFromDoubles(dtype, std::move(dims), values));
+}
+
+int64_t constantElements(const Value* v) {
+  if (!v) return 0;
+  if (const Tensor* t = constantTensor(v)) return t->numElements();
+  if (auto t = constantValue(v)) return t->numElements();
+  return 0;
+}
+
+std::optional<ConvGeometry> readConvGeometry(const Node& conv, const std::vector<int64_t>& weightDims) {
+  if (weightDims.size() < 3) return std::nullopt;
+  const size_t rank = weightDims.size() - 2;
+  ConvGeometry g;
+  g.kernel = conv.intsAttr("kernel_shape", std::vector<int64_t>(weightDims.begin() + 2, weightDims.end()));
+  g.strides = conv.intsAttr("strides", std::vector<int64_t>(rank, 1));
+  g.dilations = conv.intsAttr("dilations", std::vector<int64_t>(rank, 1));
+  g.pads = conv.intsAttr("pads", std::vector<int64_t>(2 * rank, 0));
+  g.group = conv.intAttr("group", 1);
+  g.autoPad = conv.stringAttr("auto_pad", "NOTSET");
+  if (g.kernel != std::vector<int64_t>(weightDims.begin() + 2, weightDims.end()) || g.strides.size() != rank ||
+      g.dilations.size() != rank || g.pads.size() != 2 * rank)
+    return std::nullopt;
+  return g;
+}
+
+ConvGeometry pointwiseGeometry(size_t spatialRank) {
+  ConvGeometry g;
+  g.kernel.assign(spatialRank, 1);
+  g.strides.assign(spatialRank, 1);
+  g.dilations.assign(spatialRank, 1);
+  g.pads.assign(2 * spatialRank, 0);
+  return g;
+}
+
+Node* createConv(Node* before, const std::string& suffix, Value* x, Value* w, Value* bias,
+                 const ConvGeometry& geometry) {
+  std::vector<Value*> inputs{x, w};
+  if (bias) inputs.push_back(bias);
+  Node* conv = before->graph()->createNode("Conv", inputs, 1, before);
+  if (!before->name().empty()) conv->setName(before->name() + suffix);
+  conv->setAttribute(Attribute::makeInts("kernel_shape", geometry.kernel));
+  conv->setAttribute(Attribute::makeInts("strides", geometry.strides));
+  conv->setAttribute(Attribute::makeInts("dilations", geometry.dilations));
+  if (geometry.group != 1) conv->setAttribute(Attribute::makeInt("group", geometry.group));
+  if (geometry.autoPad == "NOTSET") conv->setAttribute(Attribute::makeInts("pads", geometry.pads));
+  else conv->setAttribute(Attribute::makeString("auto_pad", geometry.autoPad));
+  return conv;
+}
+
+BalancedFactors balancedFactors(const Eigen::MatrixXd& u, const Eigen::VectorXd& singular,
+                                const Eigen::MatrixXd& v, int64_t rank) {
+  const Eigen::VectorXd root = singular.head(rank).cwiseSqrt();
+  BalancedFactors f;
+  f.left = u.leftCols(rank) * root.asDiagonal();
+  f.right = root.asDiagonal() * v.leftCols(rank).transpose();
+  return f;
+}
+
+void LayerReplacer::replace(Node* original, std::vector<Node*> replacements, Value* oldWeight, int64_t paramsBefore,
+                            int64_t paramsAfter) {
+  Value* out = original->output(0);
+  Value* replacement = replacements.back()->output(0);
+  copyType(out, replacement);
+  layers_.push_back({nodeMacs(*original), std::move(replacements)});
+  paramsBefore_ += paramsBefore;
+  paramsAfter_ += paramsAfter;
+  [[maybe_unused]] bool replaced = replaceValue(out, replacement);  // a fresh value can always take the place
+  assert(replaced);
+  fusion::releaseIfUnused({oldWeight});
+}
+
+void LayerReplacer::addWeightError(double errorSquared, double normSquared) {
+  errorSquared_ += std::max(errorSquared, 0.0);
+  normSquared_ += normSquared;
+}
+
+void LayerReplacer::report(Model& model, PassResult& result) const {
+  if (layers_.empty()) return;
+  result.bump("layers replaced", static_cast<int64_t>(layers_.size()));
+  result.bump("parameters before", paramsBefore_);
+  result.bump("parameters after", paramsAfter_);
+  if (normSquared_ > 0)
+    result.bump("relative weight error (ppm)", std::llround(1e6 * std::sqrt(errorSquared_ / normSquared_)));
+
+  bool anyKnown = false;
+  for (const Layer& layer : layers_) anyKnown |= layer.macsBefore.has_value();
+  if (!anyKnown) return;
+  (void)inferShapes(model);  // best effort: layers whose new shapes stay unknown are left out
+  int64_t macsBefore = 0, macsAfter = 0;
+  for (const Layer& layer : layers_) {
+    if (!layer.macsBefore) continue;
+    int64_t after = 0;
+    bool known = true;
+    for (const Node* n : layer.replacements) {
+      std::optional<int64_t> macs = nodeMacs(*n);
+      if (!macs) known = false;
+      else after += *macs;
+    }
+    if (!known) continue;
+    macsBefore += *layer.macsBefore;
+    macsAfter += after;
+  }
+  result.bump("MACs before", macsBefore);
+  result.bump("MACs after", macsAfter);
+}
+
+}  // namespace onnxpress::substitution
