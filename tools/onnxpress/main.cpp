@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   cli::addCompressCommand(app, action);
   cli::addRunCommand(app, action);
   cli::addBenchCommand(app, action);
+  cli::addProfileCommand(app, action);
+  cli::addEvalCommand(app, action);
+  cli::addCompareCommand(app, action);
 
   try {
     app.parse(argc, argv);
