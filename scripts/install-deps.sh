@@ -11,7 +11,7 @@ BUILD_PKGS=(
   nlohmann-json3-dev libyaml-cpp-dev libstb-dev
   zlib1g-dev libzstd-dev
 )
-TEST_PKGS=(libonnx-testdata dataset-fashion-mnist python3-numpy python3-onnx python3-venv)
+TEST_PKGS=(libonnx-testdata dataset-fashion-mnist python3-numpy python3-onnx python3-venv chromium python3-jsonschema python3-pil zstd)
 
 # ONNX Runtime (pip) in .venv for the parity tests and benchmarks; Debian's
 # python3-* packages stay visible through --system-site-packages. Not fatal:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/passes/PassUtil.h"
 
 namespace onnxpress {
@@ -74,6 +75,19 @@ MacTotals countMacs(const Graph& graph) {
     }
   });
   return totals;
+}
+
+Expected<MacTotals> countMacsForInputs(const Model& model, const InputShapes& shapes) {
+  Model copy = model.clone();
+  RETURN_IF_ERROR(bindInputShapes(copy.graph(), shapes));
+  copy.graph().forEachGraph([](Graph& g) {
+    for (Node* node : g.nodes())
+      for (Value* out : node->outputs())
+        if (out) out->setType(Type{});
+  });
+  ASSIGN_OR_RETURN(auto inferred, inferShapes(copy));
+  (void)inferred;
+  return countMacs(copy.graph());
 }
 
 }  // namespace onnxpress

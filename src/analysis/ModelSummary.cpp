@@ -1,5 +1,8 @@
 #include "onnxpress/analysis/ModelSummary.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "onnxpress/io/ModelIO.h"
 
 namespace onnxpress {
@@ -26,11 +29,38 @@ TensorSlot describeSlot(const Value& v) {
   return slot;
 }
 
+}  // namespace
+
+int64_t nonzeroElements(const Tensor& t) {
+  if (t.dtype() == DataType::String) {
+    int64_t n = 0;
+    for (const auto& str : t.strings()) n += !str.empty();
+    return n;
+  }
+  const auto bytes = t.bytes();
+  const int bits = dataTypeBits(t.dtype());
+  int64_t n = 0;
+  if (bits == 4) {
+    for (int64_t i = 0; i < t.numElements(); ++i) n += ((bytes[static_cast<size_t>(i / 2)] >> (4 * (i % 2))) & 0xF) != 0;
+    return n;
+  }
+  const size_t width = static_cast<size_t>(std::max(bits / 8, 1));
+  for (size_t i = 0; i + width <= bytes.size(); i += width) {
+    bool any = false;
+    for (size_t b = 0; b < width && !any; ++b) any = bytes[i + b] != 0;
+    n += any;
+  }
+  return n;
+}
+
+namespace {
+
 class ParameterCounter {
  public:
   explicit ParameterCounter(ModelSummary& s) : s_(s) {}
 
-  void add(DataType dtype, int64_t elements, int64_t bytes, bool inSubgraph) {
+  void add(DataType dtype, int64_t elements, int64_t bytes, bool inSubgraph, std::optional<int64_t> nonzero = {}) {
+    s_.nonzeroParameterCount += nonzero.value_or(elements);
     auto& totals = s_.parametersByDtype[std::string(dataTypeName(dtype))];
     ++totals.tensors;
     totals.elements += elements;
@@ -42,7 +72,7 @@ class ParameterCounter {
   void addTensor(const Tensor& t, bool inSubgraph) {
     int64_t bytes = static_cast<int64_t>(t.byteSize());
     for (const auto& str : t.strings()) bytes += static_cast<int64_t>(str.size());
-    add(t.dtype(), t.numElements(), bytes, inSubgraph);
+    add(t.dtype(), t.numElements(), bytes, inSubgraph, nonzeroElements(t));
   }
   void addConstantNode(const Node& n, bool inSubgraph) {
     for (const Attribute& a : n.attributes()) {
@@ -65,7 +95,7 @@ class ParameterCounter {
   }
   void addSparse(const SparseTensor& t, bool inSubgraph) {
     add(t.values.dtype(), t.denseElements(),
-        static_cast<int64_t>(t.values.byteSize() + t.indices.byteSize()), inSubgraph);
+        static_cast<int64_t>(t.values.byteSize() + t.indices.byteSize()), inSubgraph, nonzeroElements(t.values));
   }
 
  private:

@@ -82,6 +82,14 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
+// Nearest-rank 90th percentile.
+double percentile90(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = (v.size() * 9 + 9) / 10;  // ceil(0.9 n)
+  return v[rank - 1];
+}
+
 // Elements and bytes of the weight behind `v`, if it is one.
 std::optional<std::pair<int64_t, int64_t>> weightSize(const Value* v) {
   if (const Tensor* t = v->initializer()) return std::pair{t->numElements(), static_cast<int64_t>(t->byteSize())};
@@ -186,6 +194,7 @@ Expected<ModelProfile> profileModel(Model& model, const InputFeed& feed, const P
   profile.warmup = options.warmup;
   profile.threads = exec->threads();
   profile.medianLatencySeconds = median(runSeconds);
+  profile.p90LatencySeconds = percentile90(runSeconds);
   const ModelSummary summary = summarizeModel(model);
   profile.parameters = summary.parameterCount;
   profile.parameterBytes = summary.parameterBytes;

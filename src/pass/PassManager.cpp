@@ -146,10 +146,15 @@ Status PassManager::run(Model& model, PassContext& context) {
         return internalError("pass '{}' left an invalid graph: {}", pass->name(), valid.message());
     }
     if (measureSizes_) {
-      ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
-      (void)inferred;
       record.parameters = summarizeModel(model).parameterCount;
-      record.macs = countMacs(model.graph()).macs;
+      if (shapes_) {
+        ASSIGN_OR_RETURN(MacTotals macs, countMacsForInputs(model, *shapes_));
+        record.macs = macs.macs;
+      } else {
+        ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
+        (void)inferred;
+        record.macs = countMacs(model.graph()).macs;
+      }
     }
     if (probe_) {
       auto fidelity = probe_->measure(model);

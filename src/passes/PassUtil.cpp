@@ -147,12 +147,18 @@ Value* addInitializer(Graph& graph, const std::string& base, Tensor tensor) {
 
 bool replaceValue(Value* from, Value* to) {
   if (from == to) return false;
+  Graph* graph = from->graph();
   Node* producer = from->producer();
-  if (!from->graph()->replaceAllUsesWith(from, to)) return false;
+  const std::string name = from->name();
+  if (!graph->replaceAllUsesWith(from, to)) return false;
   if (producer) {
     bool unused = true;
     for (Value* out : producer->outputs()) unused = unused && (!out || !out->hasUses());
-    if (unused) producer->graph()->destroyNode(producer);
+    if (!unused) return true;
+    graph->destroyNode(producer);
+    // The replacement takes over the name readers knew, so a tensor name keeps
+    // meaning the same quantity after a rewrite (per-layer comparisons rely on it).
+    if (to->graph() == graph && to->producer() && to->name() != name) graph->rename(to, name);
   }
   return true;
 }

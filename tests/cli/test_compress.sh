@@ -14,7 +14,7 @@ grep -q "eliminate-dead{functions=true opsets=true}" "$TMP/human.txt"
 "$PY" - "$TMP/out.json" "$SAMPLE" "$TMP/out.onnx" <<'PYEOF'
 import json, sys, onnx
 j = json.load(open(sys.argv[1]))
-assert j["schema"] == "onnxpress.compress" and j["schema_version"] == 1, j
+assert j["schema"] == "onnxpress.report" and j["schema_version"] == 1, j
 assert j["pipeline"] == "eliminate-dead{functions=true opsets=true}", j["pipeline"]
 assert j["passes"][0]["changed"] is False, j["passes"]
 a, b = onnx.load(sys.argv[2]), onnx.load(sys.argv[3])

@@ -1,125 +1,282 @@
-// onnxpress compress MODEL -o OUT --passes PIPELINE
+// onnxpress compress MODEL -o OUT (--passes PIPELINE | --recipe FILE) [--calib-data DATA]
+//     [--eval-data DATA] [--report FILE ...] [gates] [--json]
+//
+// Runs the pipeline, writes OUT, measures both models (size, MACs, energy estimate,
+// latency and peak memory in the built-in runtime, accuracy or fidelity on
+// --eval-data), writes the reports and checks the gates. A gate that is not met
+// exits with code 4 after everything was written, so CI keeps the evidence.
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include "Commands.h"
-#include "onnxpress/analysis/Fidelity.h"
-#include "onnxpress/analysis/Macs.h"
-#include "onnxpress/analysis/ModelSummary.h"
-#include "onnxpress/analysis/ShapeInference.h"
+#include "onnxpress/analysis/Evaluate.h"
 #include "onnxpress/io/ModelIO.h"
-#include "onnxpress/pass/PassManager.h"
+#include "onnxpress/pass/Recipe.h"
+#include "onnxpress/report/MeasureModel.h"
+#include "onnxpress/report/ReportFormats.h"
+#include "onnxpress/support/AtomicFile.h"
 #include "onnxpress/support/Format.h"
 
 namespace onnxpress::cli {
 namespace {
 
 struct CompressArgs {
-  std::string model, output, pipeline, evalData;
-  int64_t fidelitySamples = 16;
-  bool externalData = false;
-  bool verifyEach = false;
-  bool json = false;
+  std::string model, output, pipeline, recipe, saveRecipe;
+  std::string calibData, evalData;
+  std::vector<std::string> reports;
+  std::string maxAccuracyDrop;  // "0.01" or "1%"
+  double minSizeReduction = 0, minSpeedup = 0;
+  int64_t fidelitySamples = 16, evalSamples = 0;
+  int iterations = 10, threads = 0;
+  bool externalData = false, verifyEach = false, json = false;
 };
 
-std::string ratio(int64_t before, int64_t after) {
-  return after > 0 ? fmt::format("{:.2f}x", static_cast<double>(before) / static_cast<double>(after)) : "-";
+// The recipe the run follows: --recipe, with command-line values taking precedence.
+Expected<Recipe> resolveRecipe(const CompressArgs& args) {
+  if (args.pipeline.empty() == args.recipe.empty())
+    return usageError("compress: give exactly one of --passes PIPELINE and --recipe FILE");
+  Recipe recipe;
+  if (!args.recipe.empty()) {
+    ASSIGN_OR_RETURN(recipe, loadRecipe(args.recipe));
+  } else {
+    ASSIGN_OR_RETURN(recipe.pipeline, parsePipelineText(args.pipeline));
+  }
+  if (!args.calibData.empty()) recipe.calibrationData = args.calibData;
+  if (!args.evalData.empty()) recipe.evaluationData = args.evalData;
+  if (!args.reports.empty()) recipe.reports = args.reports;
+  if (!args.maxAccuracyDrop.empty()) {
+    std::string text = args.maxAccuracyDrop;
+    const bool percent = !text.empty() && text.back() == '%';
+    if (percent) text.pop_back();
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || value < 0)
+      return usageError("--max-accuracy-drop '{}': expected a fraction (0.01) or a percentage (1%)",
+                        args.maxAccuracyDrop);
+    recipe.gates.maxAccuracyDrop = percent ? value / 100 : value;
+  }
+  if (args.minSizeReduction > 0) recipe.gates.minSizeReduction = args.minSizeReduction;
+  if (args.minSpeedup > 0) recipe.gates.minSpeedup = args.minSpeedup;
+  for (const std::string& report : recipe.reports) {
+    const std::string ext = std::filesystem::path(report).extension().string();
+    if (ext != ".json" && ext != ".md" && ext != ".html")
+      return usageError("--report {}: unknown format (use .json, .md or .html)", report);
+  }
+  return recipe;
 }
 
-Status runCompress(const CompressArgs& args) {
-  RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
-  ASSIGN_OR_RETURN(PassManager pipeline, PassManager::fromText(args.pipeline));  // options errors before loading
-  pipeline.setVerifyEach(pipeline.size() > 0 && args.verifyEach ? true : args.verifyEach);
-  ASSIGN_OR_RETURN(Model model, loadForCommand(args.model));
-  std::optional<Dataset> evalData;
-  std::optional<FidelityProbe> probe;
-  if (!args.evalData.empty()) {
-    ASSIGN_OR_RETURN(evalData, Dataset::open(args.evalData));
-    ASSIGN_OR_RETURN(probe, FidelityProbe::create(model, *evalData, args.fidelitySamples));
-  }
-  ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
-  (void)inferred;
-  const ModelSummary before = summarizeModel(model);
-  const int64_t macsBefore = countMacs(model.graph()).macs;
-  pipeline.setMeasurement(true, probe ? &*probe : nullptr);
-  PassContext context;
-  RETURN_IF_ERROR(pipeline.run(model, context));
-  SaveOptions save;
-  if (args.externalData) save.externalData = SaveOptions::ExternalData::Always;
-  RETURN_IF_ERROR(saveModel(model, args.output, save));
-  const ModelSummary after = summarizeModel(model);
-  const int64_t macsAfter = pipeline.records().empty() ? macsBefore : pipeline.records().back().macs;
-  const int64_t sizeBefore = fileSize(args.model), sizeAfter = fileSize(args.output);
+Expected<std::optional<Dataset>> openData(const std::string& path, const Model& model) {
+  if (path.empty()) return std::optional<Dataset>();
+  ASSIGN_OR_RETURN(Dataset data, Dataset::open(path));
+  RETURN_IF_ERROR(data.validateFor(model.graph()));
+  return std::optional<Dataset>(std::move(data));
+}
 
-  if (args.json) {
-    nlohmann::json passes = nlohmann::json::array();
-    for (const auto& r : pipeline.records()) {
-      nlohmann::json stats = nlohmann::json::object();
-      for (const auto& [k, v] : r.statistics) stats[k] = v;
-      nlohmann::json entry = {{"pass", r.pass},       {"options", r.options},       {"changed", r.changed},
-                              {"statistics", stats}, {"seconds", r.seconds},       {"parameters", r.parameters},
-                              {"macs", r.macs}};
-      if (r.fidelity)
-        entry["fidelity"] = {{"samples", r.fidelity->samples}, {"max_abs", r.fidelity->maxAbs},
-                             {"mean_abs", r.fidelity->meanAbs}, {"cosine", r.fidelity->cosine},
-                             {"snr_db", r.fidelity->snrDb}};
-      passes.push_back(entry);
-    }
-    auto side = [](const ModelSummary& s, int64_t bytes, int64_t macs) {
-      return nlohmann::json{{"file_bytes", bytes},
-                            {"parameters", s.parameterCount},
-                            {"parameter_bytes", s.parameterBytes},
-                            {"nodes", s.nodeCount + s.subgraphNodeCount},
-                            {"macs", macs}};
-    };
-    printJson({{"schema", "onnxpress.compress"}, {"schema_version", 1}, {"model", args.model},
-               {"output", args.output}, {"pipeline", pipeline.expandedPipeline()}, {"passes", passes},
-               {"before", side(before, sizeBefore, macsBefore)}, {"after", side(after, sizeAfter, macsAfter)}});
-    return Status::ok();
+// Accuracy of both models (labels) and fidelity of OUT against MODEL on --eval-data.
+Expected<Quality> measureQuality(const Model& original, const Model& compressed, Dataset& data,
+                                 const CompressArgs& args) {
+  Quality quality;
+  quality.dataPath = data.path();
+  EvalOptions options;
+  options.metric = data.hasLabels() ? Metric::Top1 : Metric::Snr;
+  options.samples = args.evalSamples;
+  options.threads = args.threads;
+  options.modelLabel = args.output;
+  options.referenceLabel = args.model;
+  ASSIGN_OR_RETURN(EvalResult result, evaluate(compressed, &original, data, options));
+  if (result.accuracy && result.referenceAccuracy) {
+    quality.accuracySamples = result.accuracy->samples;
+    quality.accuracyBefore = result.referenceAccuracy->top1();
+    quality.accuracyAfter = result.accuracy->top1();
   }
-  std::string out = fmt::format("pipeline  {}\n\n", pipeline.expandedPipeline());
-  TextTable passTable({"pass", "changed", "statistics", "parameters", "MACs", "fidelity", "time"});
-  for (const auto& r : pipeline.records()) {
+  if (result.fidelity) quality.fidelity = result.fidelity->overall.fidelity;
+  return quality;
+}
+
+std::vector<Gate> checkGates(const Gates& gates, const CompressionReport& r) {
+  std::vector<Gate> out;
+  if (gates.maxAccuracyDrop) {
+    const double drop = *r.quality.accuracyBefore - *r.quality.accuracyAfter;
+    out.push_back({"max-accuracy-drop", *gates.maxAccuracyDrop * 100, drop * 100, "%",
+                   drop <= *gates.maxAccuracyDrop + 1e-12});
+  }
+  if (gates.minSizeReduction) {
+    const double reduction = static_cast<double>(r.before.fileBytes) / static_cast<double>(r.after.fileBytes);
+    out.push_back({"min-size-reduction", *gates.minSizeReduction, reduction, "x", reduction >= *gates.minSizeReduction});
+  }
+  if (gates.minSpeedup) {
+    const double speedup = r.before.latency && r.after.latency ? r.before.latency->medianMs / r.after.latency->medianMs
+                                                               : 0.0;  // not measurable: the gate cannot pass
+    out.push_back({"min-speedup", *gates.minSpeedup, speedup, "x", speedup >= *gates.minSpeedup});
+  }
+  return out;
+}
+
+// Gates need their figures: checked before any work.
+Status requireGateInputs(const Gates& gates, const std::optional<Dataset>& evalData, bool canFeed) {
+  if (gates.maxAccuracyDrop && (!evalData || !evalData->hasLabels()))
+    return usageError("--max-accuracy-drop needs --eval-data with a 'labels' array");
+  if (gates.minSpeedup && !canFeed)
+    return usageError("--min-speedup needs latency: give --eval-data or --calib-data, or fix the model's input dims");
+  return Status::ok();
+}
+
+// The pipeline and what each pass did, for the terminal.
+std::string passesTable(const CompressionReport& report) {
+  TextTable table({"pass", "changed", "statistics", "parameters", "MACs", "fidelity", "time"});
+  for (const auto& r : report.passes) {
     std::string stats;
     for (const auto& [k, v] : r.statistics) stats += (stats.empty() ? "" : ", ") + fmt::format("{} {}", k, v);
     const std::string fidelity =
         r.fidelity ? fmt::format("cos {:.6f}, SNR {:.1f} dB", r.fidelity->cosine, r.fidelity->snrDb) : "-";
-    passTable.addRow({r.pass, r.changed ? "yes" : "no", stats.empty() ? "-" : stats, withThousands(r.parameters),
-                      withThousands(r.macs), fidelity, fmt::format("{:.1f} ms", r.seconds * 1000)});
+    table.addRow({r.pass, r.changed ? "yes" : "no", stats.empty() ? "-" : stats, withThousands(r.parameters),
+                  withThousands(r.macs), fidelity, fmt::format("{:.1f} ms", r.seconds * 1000)});
   }
-  out += passTable.render("") + "\n";
-  TextTable sizes({"", "before", "after", "ratio"});
-  sizes.addRow({"file size", humanBytes(sizeBefore), humanBytes(sizeAfter), ratio(sizeBefore, sizeAfter)});
-  sizes.addRow({"parameters", withThousands(before.parameterCount), withThousands(after.parameterCount),
-                ratio(before.parameterCount, after.parameterCount)});
-  const int64_t nodesBefore = before.nodeCount + before.subgraphNodeCount;
-  const int64_t nodesAfter = after.nodeCount + after.subgraphNodeCount;
-  sizes.addRow({"MACs", withThousands(macsBefore), withThousands(macsAfter), ratio(macsBefore, macsAfter)});
-  sizes.addRow({"nodes", withThousands(nodesBefore), withThousands(nodesAfter), ratio(nodesBefore, nodesAfter)});
-  out += sizes.render("") + fmt::format("\nwrote {}\n", args.output);
-  std::cout << out;
+  return fmt::format("pipeline  {}\n\n{}\n", report.pipeline, table.render(""));
+}
+
+// Without data, latency is measured on random inputs with every symbolic dim (batch,
+// sequence) set to 1.
+InputShapes symbolicDimsAsOne(const Graph& graph) {
+  InputShapes shapes;
+  for (const Value* input : feedableInputs(graph)) {
+    if (!input->type().isTensor() || !input->type().hasShape) continue;
+    std::vector<int64_t> dims;
+    for (const Dim& d : input->type().dims) dims.push_back(d.isFixed() ? d.value : 1);
+    shapes[input->name()] = dims;
+  }
+  return shapes;
+}
+
+// Paths are written relative to the recipe file's directory, as loadRecipe() reads them.
+Status saveRecipeFile(Recipe recipe, const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path base = fs::absolute(fs::path(path)).parent_path();
+  auto relocate = [&](std::string& p) {
+    if (!p.empty()) p = fs::absolute(p).lexically_normal().lexically_relative(base).string();
+  };
+  relocate(recipe.calibrationData);
+  relocate(recipe.evaluationData);
+  for (std::string& report : recipe.reports) relocate(report);
+  const std::string ext = fs::path(path).extension().string();
+  if (ext == ".json") return writeFileAtomically(path, recipeToJson(recipe).dump(2) + "\n");
+  if (ext == ".yaml" || ext == ".yml") return writeFileAtomically(path, recipeToYaml(recipe));
+  return usageError("--save-recipe {}: use .yaml, .yml or .json", path);
+}
+
+Status runCompress(const CompressArgs& args) {
+  ASSIGN_OR_RETURN(Recipe recipe, resolveRecipe(args));
+  RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
+  ASSIGN_OR_RETURN(PassManager pipeline, PassManager::fromElements(recipe.pipeline));  // option errors first
+  if (args.verifyEach) pipeline.setVerifyEach(true);
+  ASSIGN_OR_RETURN(Model model, loadForCommand(args.model));
+  ASSIGN_OR_RETURN(std::optional<Dataset> evalData, openData(recipe.evaluationData, model));
+  ASSIGN_OR_RETURN(std::optional<Dataset> calibData, openData(recipe.calibrationData, model));
+
+  // Latency and peak memory need one input: a DATA sample, else random data for fixed dims.
+  std::optional<InputFeed> feed;
+  if (evalData || calibData) {
+    ASSIGN_OR_RETURN(feed, datasetFeed(evalData ? *evalData : *calibData, 0));
+  } else if (auto random = randomFeed(model.graph(), symbolicDimsAsOne(model.graph())); random) {
+    feed = std::move(*random);
+  } else {
+    spdlog::warn("{}: latency and peak memory not measured: {}", args.model, random.status().message());
+  }
+  RETURN_IF_ERROR(requireGateInputs(recipe.gates, evalData, feed.has_value()));
+
+  MeasureOptions measure{feed, args.iterations, args.threads};
+  ASSIGN_OR_RETURN(MeasuredModel before, measureModel(model, args.model, measure));
+  const Model original = model.clone();
+  std::optional<FidelityProbe> probe;
+  if (evalData) {
+    ASSIGN_OR_RETURN(probe, FidelityProbe::create(model, *evalData, args.fidelitySamples, args.threads));
+  }
+
+  pipeline.setMeasurement(true, probe ? &*probe : nullptr, feed ? std::optional<InputShapes>(shapesOf(*feed)) : std::nullopt);
+  PassContext context;
+  context.calibrationData = calibData ? &*calibData : nullptr;
+  context.threads = args.threads;
+  RETURN_IF_ERROR(pipeline.run(model, context));
+  SaveOptions save;
+  if (args.externalData) save.externalData = SaveOptions::ExternalData::Always;
+  RETURN_IF_ERROR(saveModel(model, args.output, save));
+
+  CompressionReport report;
+  report.inputPath = args.model;
+  report.outputPath = args.output;
+  report.pipeline = pipeline.expandedPipeline();
+  report.passes = pipeline.records();
+  ASSIGN_OR_RETURN(MeasuredModel after, measureModel(model, args.output, measure));
+  report.before = before.figures;
+  report.after = after.figures;
+  std::vector<TensorComparison> perTensor;
+  if (evalData) {
+    ASSIGN_OR_RETURN(report.quality, measureQuality(original, model, *evalData, args));
+    CompareOptions compare;
+    compare.samples = std::min<int64_t>(args.fidelitySamples, evalData->size());
+    compare.perLayer = true;
+    compare.threads = args.threads;
+    auto layers = compareModels(original, model, *evalData, compare);
+    // Passes keep a rewritten value's name (PassUtil replaceValue), so equal names
+    // mean the same quantity; an error here only loses the per-layer column.
+    if (layers) perTensor = std::move(layers->layers);
+  }
+  report.layers = layerTable(before, after, perTensor);
+  report.gates = checkGates(recipe.gates, report);
+
+  for (const std::string& path : recipe.reports) RETURN_IF_ERROR(writeReport(report, path));
+  if (!args.saveRecipe.empty()) {
+    Recipe expanded = recipe;
+    ASSIGN_OR_RETURN(expanded.pipeline, parsePipelineText(report.pipeline));
+    RETURN_IF_ERROR(saveRecipeFile(expanded, args.saveRecipe));
+  }
+  if (args.json) printJson(reportToJson(report));
+  else std::cout << passesTable(report) << reportSummary(report) << fmt::format("wrote {}\n", args.output);
+
+  for (const Gate& gate : report.gates)
+    if (!gate.passed)
+      return {ErrorCode::GateFailed,
+              fmt::format("gate {} not met: measured {:.4g}{} against a limit of {:.4g}{}", gate.name, gate.measured,
+                          gate.unit, gate.threshold, gate.unit)};
   return Status::ok();
 }
 
 }  // namespace
 
 void addCompressCommand(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand("compress", "Run a pass pipeline on a model and write the result");
+  auto* cmd = app.add_subcommand("compress", "Run a pass pipeline on a model, write it, and report what it cost");
   auto args = std::make_shared<CompressArgs>();
   cmd->add_option("MODEL", args->model, "input ONNX model")->required();
   cmd->add_option("-o,--output", args->output, "output ONNX file (never the input)")->required();
   cmd->add_option("--passes", args->pipeline,
-                  "pass pipeline, e.g. 'eliminate-dead{functions=true}' (see 'onnxpress passes')")
-      ->required();
+                  "pass pipeline, e.g. 'fold-constants,lowrank{ratio=0.5}' (see 'onnxpress passes')");
+  cmd->add_option("--recipe", args->recipe, "recipe file (.yaml or .json): pipeline, data, gates and reports");
+  cmd->add_option("--calib-data", args->calibData, "DATA for passes that calibrate (.npz or directory)");
   cmd->add_option("--eval-data", args->evalData,
-                  "DATA (.npz or directory): after every pass, measure fidelity against the input model");
-  cmd->add_option("--fidelity-samples", args->fidelitySamples, "samples of --eval-data used for fidelity")
+                  "DATA to measure accuracy (with labels) and fidelity of OUT against MODEL, after every pass too");
+  cmd->add_option("--report", args->reports, "write the report: FILE.json, FILE.md or FILE.html (repeatable)");
+  cmd->add_option("--max-accuracy-drop", args->maxAccuracyDrop,
+                  "gate: top-1 may drop at most this much (0.01 or 1%); needs labelled --eval-data");
+  cmd->add_option("--min-size-reduction", args->minSizeReduction, "gate: file size before/after must reach this ratio");
+  cmd->add_option("--min-speedup", args->minSpeedup,
+                  "gate: median latency before/after in the built-in runtime must reach this ratio");
+  cmd->add_option("--save-recipe", args->saveRecipe, "write the run as a recipe (.yaml or .json), defaults expanded");
+  cmd->add_option("--fidelity-samples", args->fidelitySamples, "samples of --eval-data for per-pass and per-layer fidelity")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--eval-samples", args->evalSamples, "samples of --eval-data for accuracy (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--iterations", args->iterations, "timed runs per model for latency")->check(CLI::PositiveNumber);
+  cmd->add_option("-t,--threads", args->threads, "threads for the built-in runtime (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--external-data", args->externalData,
                 "store weights in OUT.data beside the model (automatic above protobuf's 2 GB limit)");
   cmd->add_flag("--verify-each", args->verifyEach, "run the IR verifier after every pass (always on in debug builds)");
-  cmd->add_flag("--json", args->json, "machine-readable output (schema onnxpress.compress v1)");
+  cmd->add_flag("--json", args->json, "print the report as JSON (schema onnxpress.report v1) instead of the summary");
+  cmd->footer("Exit codes: 0 ok, 1 usage, 2 invalid model or data, 3 internal error, 4 a gate was not met\n"
+              "(OUT and the reports are written first, so CI can keep them).");
   cmd->callback([&action, args] { action = [args] { return runCompress(*args); }; });
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/ir/Model.h"
 
 namespace onnxpress {
@@ -25,5 +26,10 @@ struct MacTotals {
 };
 /// Sum over the main graph (subgraph bodies are counted once each).
 MacTotals countMacs(const Graph& graph);
+
+/// MACs of `model` for inputs of the given shapes: a copy gets those input shapes,
+/// forgets every intermediate and output type, and is re-inferred from its inputs
+/// (so symbolic dims such as batch resolve everywhere). The model is not changed.
+Expected<MacTotals> countMacsForInputs(const Model& model, const InputShapes& shapes);
 
 }  // namespace onnxpress

@@ -38,6 +38,7 @@ struct ModelSummary {
 
   int64_t parameterCount = 0;
   int64_t parameterBytes = 0;
+  int64_t nonzeroParameterCount = 0;  // elements whose stored value is not zero
   std::map<std::string, DtypeTotals> parametersByDtype;
   int64_t initializerTensors = 0;
   int64_t constantNodeTensors = 0;
@@ -53,6 +54,8 @@ struct ModelSummary {
 };
 
 ModelSummary summarizeModel(const Model& model);
+/// Elements whose stored bits are not all zero (4-bit types per nibble; strings: non-empty).
+int64_t nonzeroElements(const Tensor& t);
 
 /// Qualified op name: "Conv", or "com.microsoft::MatMulNBits" outside ai.onnx.
 std::string qualifiedOpType(const Node& node);

@@ -85,6 +85,7 @@ struct ModelProfile {
   int64_t macs = 0, unknownMacNodes = 0;
   PeakMemory peak;
   double medianLatencySeconds = 0;
+  double p90LatencySeconds = 0;
   int iterations = 0, warmup = 0, threads = 0;
 };
 

@@ -32,8 +32,13 @@ struct PassResult {
   }
 };
 
+class Dataset;
+
 /// What a pass may need besides the model; grows with data, executor and logging.
-struct PassContext {};
+struct PassContext {
+  Dataset* calibrationData = nullptr;  // --calib-data, already checked against the model's inputs
+  int threads = 0;                     // for passes that run the model (0: all cores)
+};
 
 class Pass {
  public:

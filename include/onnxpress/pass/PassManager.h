@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "onnxpress/analysis/Fidelity.h"
+#include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/pass/Pass.h"
 
 namespace onnxpress {
@@ -49,10 +50,12 @@ class PassManager {
 
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
   void setVerifyEach(bool verify) { verifyEach_ = verify; }
-  /// After every pass, record parameters and MACs and, with a probe, fidelity.
-  void setMeasurement(bool sizes, const FidelityProbe* probe = nullptr) {
+  /// After every pass, record parameters and MACs (for inputs of `shapes` when
+  /// given, else for the declared input shapes) and, with a probe, fidelity.
+  void setMeasurement(bool sizes, const FidelityProbe* probe = nullptr, std::optional<InputShapes> shapes = {}) {
     measureSizes_ = sizes;
     probe_ = probe;
+    shapes_ = std::move(shapes);
   }
   /// The pipeline with every option spelled out; parsing it gives the same pipeline.
   std::string expandedPipeline() const;
@@ -66,6 +69,7 @@ class PassManager {
   std::vector<PassRunRecord> records_;
   bool measureSizes_ = false;
   const FidelityProbe* probe_ = nullptr;
+  std::optional<InputShapes> shapes_;
 #ifdef ONNXPRESS_VERIFY_BETWEEN_PASSES
   bool verifyEach_ = true;
 #else

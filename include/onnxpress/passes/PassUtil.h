@@ -40,8 +40,9 @@ Tensor makeInt64Tensor(std::vector<int64_t> values, std::optional<std::vector<in
 Value* addInitializer(Graph& graph, const std::string& base, Tensor tensor);
 
 /// Redirects every use of `from` to `to` and destroys `from`'s producer when that
-/// leaves all its outputs unused. False (graph unchanged) when a main-graph output
-/// name cannot move (see Graph::replaceAllUsesWith).
+/// leaves all its outputs unused; `to`, when a node output of the same graph, then
+/// takes `from`'s name. False (graph unchanged) when a main-graph output name cannot
+/// move (see Graph::replaceAllUsesWith).
 bool replaceValue(Value* from, Value* to);
 
 /// Whether a value feeds a graph output of its own graph.

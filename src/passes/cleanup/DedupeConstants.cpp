@@ -43,8 +43,10 @@ std::unordered_set<std::string> annotatedNames(const Graph& g) {
 bool merge(Graph& g, Value* duplicate, Value* kept, const std::unordered_set<std::string>& annotated) {
   if (duplicate->isGraphOutput() || annotated.count(duplicate->name())) return false;
   const bool isInitializer = duplicate->initializer() != nullptr;
-  if (!replaceValue(duplicate, kept)) return false;  // also destroys a Constant producer
+  Node* constantNode = duplicate->producer();
+  if (!g.replaceAllUsesWith(duplicate, kept)) return false;  // the kept tensor keeps its own name
   if (isInitializer) g.removeInitializer(duplicate);
+  else if (constantNode) g.destroyNode(constantNode);
   return true;
 }
 

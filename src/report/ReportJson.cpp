@@ -1,0 +1,155 @@
+// reportToJson: schema "onnxpress.report" v1, field by field as in docs/report.md.
+// A figure that was not measured is null, never 0.
+#include <optional>
+
+#include "onnxpress/report/ReportFormats.h"
+#include "onnxpress/report/ReportTables.h"
+
+namespace onnxpress {
+namespace {
+
+using nlohmann::json;
+
+template <typename T, typename ToJson>
+json orNull(const std::optional<T>& value, ToJson toJson) {
+  return value ? toJson(*value) : json(nullptr);
+}
+
+json numberOrNull(std::optional<double> value) {
+  return orNull(value, [](double v) { return json(v); });
+}
+
+json countOrNull(int64_t value) { return value >= 0 ? json(value) : json(nullptr); }
+
+json latencyToJson(const Latency& l) {
+  return {{"median_ms", l.medianMs}, {"p90_ms", l.p90Ms}, {"iterations", l.iterations}};
+}
+
+json energyToJson(const EnergyEstimate& e) {
+  json macs = json::object();
+  for (size_t c = 0; c < kMacClasses; ++c) macs[std::string(macClassName(static_cast<MacClass>(c)))] = e.counts.macs[c];
+  return {{"estimate", true},
+          {"source", std::string(kEnergySource)},
+          {"total_pj", e.totalPj()},
+          {"compute_pj", e.computePj},
+          {"weight_dram_pj", e.weightPj},
+          {"activation_sram_pj", e.activationPj},
+          {"macs_by_class", macs},
+          {"weight_bytes", e.counts.weightBytes},
+          {"activation_bytes", e.counts.activationBytes},
+          {"unknown_nodes", e.counts.unknownNodes}};
+}
+
+json figuresToJson(const ModelFigures& f) {
+  return {{"file_bytes", f.fileBytes},
+          {"zstd_bytes", f.zstdBytes},
+          {"parameters", f.parameters},
+          {"nonzero_parameters", f.nonzeroParameters},
+          {"parameter_bytes", f.parameterBytes},
+          {"nodes", f.nodes},
+          {"macs", f.macs},
+          {"peak_activation_bytes", orNull(f.peakActivationBytes, [](int64_t v) { return json(v); })},
+          {"latency", {{"builtin", orNull(f.latency, latencyToJson)}, {"onnxruntime", orNull(f.ortLatency, latencyToJson)}}},
+          {"energy", orNull(f.energy, energyToJson)}};
+}
+
+/// Every cost figure as before / after (> 1: smaller or faster), null when not measured on both sides.
+json ratiosToJson(const ModelFigures& b, const ModelFigures& a) {
+  auto ratio = [](std::optional<double> before, std::optional<double> after) {
+    return numberOrNull(reductionRatio(before, after));
+  };
+  auto d = [](int64_t v) { return std::optional<double>(static_cast<double>(v)); };
+  auto peak = [](const ModelFigures& f) {
+    return f.peakActivationBytes ? std::optional<double>(static_cast<double>(*f.peakActivationBytes)) : std::nullopt;
+  };
+  auto median = [](const std::optional<Latency>& l) { return l ? std::optional(l->medianMs) : std::nullopt; };
+  auto p90 = [](const std::optional<Latency>& l) { return l ? std::optional(l->p90Ms) : std::nullopt; };
+  auto energy = [](const ModelFigures& f) { return f.energy ? std::optional(f.energy->totalPj()) : std::nullopt; };
+  return {{"file_bytes", ratio(d(b.fileBytes), d(a.fileBytes))},
+          {"zstd_bytes", ratio(d(b.zstdBytes), d(a.zstdBytes))},
+          {"parameters", ratio(d(b.parameters), d(a.parameters))},
+          {"nonzero_parameters", ratio(d(b.nonzeroParameters), d(a.nonzeroParameters))},
+          {"parameter_bytes", ratio(d(b.parameterBytes), d(a.parameterBytes))},
+          {"nodes", ratio(d(b.nodes), d(a.nodes))},
+          {"macs", ratio(d(b.macs), d(a.macs))},
+          {"peak_activation_bytes", ratio(peak(b), peak(a))},
+          {"latency_median_ms", ratio(median(b.latency), median(a.latency))},
+          {"latency_p90_ms", ratio(p90(b.latency), p90(a.latency))},
+          {"ort_latency_median_ms", ratio(median(b.ortLatency), median(a.ortLatency))},
+          {"ort_latency_p90_ms", ratio(p90(b.ortLatency), p90(a.ortLatency))},
+          {"energy_pj", ratio(energy(b), energy(a))}};
+}
+
+json qualityToJson(const Quality& q) {
+  json accuracy = nullptr;
+  if (q.accuracyBefore || q.accuracyAfter) {
+    std::optional<double> drop;
+    if (q.accuracyBefore && q.accuracyAfter) drop = *q.accuracyBefore - *q.accuracyAfter;
+    accuracy = {{"samples", q.accuracySamples},
+                {"before", numberOrNull(q.accuracyBefore)},
+                {"after", numberOrNull(q.accuracyAfter)},
+                {"drop", numberOrNull(drop)}};
+  }
+  return {{"data", q.dataPath.empty() ? json(nullptr) : json(q.dataPath)},
+          {"accuracy", accuracy},
+          {"fidelity", orNull(q.fidelity, fidelityToJson)}};
+}
+
+json layerToJson(const LayerRow& l) {
+  return {{"name", l.name},
+          {"op_type", l.opType},
+          {"parameters_before", l.parametersBefore},
+          {"parameters_after", l.parametersAfter},
+          {"nonzero_after", l.nonzeroAfter},
+          {"bytes_before", l.bytesBefore},
+          {"bytes_after", l.bytesAfter},
+          {"macs_before", l.macsBefore},
+          {"macs_after", l.macsAfter},
+          {"snr_db", numberOrNull(l.snrDb)},
+          {"cosine", numberOrNull(l.cosine)}};
+}
+
+json gateToJson(const Gate& g) {
+  return {{"name", g.name}, {"threshold", g.threshold}, {"measured", g.measured}, {"unit", g.unit}, {"passed", g.passed}};
+}
+
+}  // namespace
+
+json fidelityToJson(const Fidelity& f) {
+  return {{"samples", f.samples}, {"max_abs", f.maxAbs}, {"mean_abs", f.meanAbs}, {"cosine", f.cosine},
+          {"snr_db", f.snrDb}};
+}
+
+json passRecordToJson(const PassRecord& r) {
+  json stats = json::object();
+  for (const auto& [key, value] : r.statistics) stats[key] = value;
+  json entry = {{"pass", r.pass},         {"options", r.options},
+                {"changed", r.changed},   {"statistics", stats},
+                {"seconds", r.seconds},   {"parameters", countOrNull(r.parameters)},
+                {"macs", countOrNull(r.macs)}};
+  if (r.fidelity) entry["fidelity"] = fidelityToJson(*r.fidelity);
+  return entry;
+}
+
+json reportToJson(const CompressionReport& r) {
+  json passes = json::array(), layers = json::array(), gates = json::array();
+  for (const PassRecord& p : r.passes) passes.push_back(passRecordToJson(p));
+  for (const LayerRow& l : r.layers) layers.push_back(layerToJson(l));
+  for (const Gate& g : r.gates) gates.push_back(gateToJson(g));
+  return {{"schema", kReportSchema},
+          {"schema_version", kReportSchemaVersion},
+          {"tool", {{"name", "onnxpress"}, {"version", r.toolVersion}}},
+          {"input", r.inputPath},
+          {"output", r.outputPath},
+          {"pipeline", r.pipeline},
+          {"passes", passes},
+          {"before", figuresToJson(r.before)},
+          {"after", figuresToJson(r.after)},
+          {"ratios", ratiosToJson(r.before, r.after)},
+          {"quality", qualityToJson(r.quality)},
+          {"layers", layers},
+          {"gates", gates},
+          {"gates_passed", r.gatesPassed()}};
+}
+
+}  // namespace onnxpress
