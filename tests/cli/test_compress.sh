@@ -70,3 +70,13 @@ raw = onnx.load(sys.argv[2], load_external_data=False)
 assert sum(1 for t in raw.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL) == 3  # conv2, fc1, fc2 weights are >= 1 KiB
 PYEOF
 echo "compress: all checks passed"
+
+# --ort: both models are also timed in ONNX Runtime (when a Python with onnxruntime exists).
+if [ -x "$SRC/.venv/bin/python" ] && "$SRC/.venv/bin/python" -c "import onnxruntime" 2>/dev/null; then
+  ONNXPRESS_PYTHON="$SRC/.venv/bin/python" "$BIN" -q compress "$SAMPLE" -o "$TMP/ort.onnx" --passes simplify --ort -n 3 --json \
+    > "$TMP/ort.json"
+  "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); [(lambda l: (l is not None and l["median_ms"] > 0) or sys.exit("ort latency missing"))(j[s]["latency"]["onnxruntime"]) for s in ("before","after")]' "$TMP/ort.json"
+else
+  echo "SKIP --ort: no .venv Python with onnxruntime"
+fi
+echo "compress --ort: checked"

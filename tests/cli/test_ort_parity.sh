@@ -4,14 +4,7 @@
 # variants (weights in Constant nodes and If branches, IR 3 / opset 7, IR 10 / opset 21).
 set -euo pipefail
 BIN=$1; SRC=$2
-PY=""
-for candidate in "$SRC/.venv/bin/python" /usr/bin/python3 python3; do
-  if "$candidate" -c "import onnxruntime, numpy" 2>/dev/null; then PY=$candidate; break; fi
-done
-if [ -z "$PY" ]; then
-  echo "SKIP: onnxruntime is not installed (scripts/install-deps.sh puts it in .venv; pip install onnxruntime)"
-  exit 0
-fi
+source "$SRC/tests/cli/ort_python.sh"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 /usr/bin/python3 "$SRC/tests/cli/make_messy_models.py" "$SRC/models/fashion_mnist/model.onnx" "$TMP"
 "$PY" "$SRC/tests/cli/ort_parity.py" "$BIN" "$SRC/models/fashion_mnist/model.onnx" \

@@ -331,7 +331,7 @@ TEST(FusePatterns, RejectsUnknownPatternNames) {
   auto pass = FusePatternsPass::create({{"patterns", "layernorm,swish"}});
   ASSERT_FALSE(pass);
   EXPECT_EQ(pass.status().code(), ErrorCode::Usage);
-  const std::string& message = pass.status().message();
+  const std::string message = pass.status().message();
   EXPECT_NE(message.find("unknown pattern 'swish'"), std::string::npos) << message;
   EXPECT_NE(message.find("known: layernorm, gelu, hardswish, hardsigmoid"), std::string::npos) << message;
 

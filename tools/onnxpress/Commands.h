@@ -19,11 +19,13 @@ using Action = std::function<Status()>;
 void addInspectCommand(CLI::App& app, Action& action);
 void addPassesCommand(CLI::App& app, Action& action);
 void addCompressCommand(CLI::App& app, Action& action);
+void addPruneCommand(CLI::App& app, Action& action);
 void addRunCommand(CLI::App& app, Action& action);
 void addBenchCommand(CLI::App& app, Action& action);
 void addProfileCommand(CLI::App& app, Action& action);
 void addEvalCommand(CLI::App& app, Action& action);
 void addCompareCommand(CLI::App& app, Action& action);
+void addSensitivityCommand(CLI::App& app, Action& action);
 
 /// Loads a model for a command, with the onnx checker as a warning.
 Expected<Model> loadForCommand(const std::string& path);

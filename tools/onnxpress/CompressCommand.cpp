@@ -12,30 +12,22 @@
 #include <iostream>
 
 #include "Commands.h"
+#include "CompressRun.h"
 #include "onnxpress/analysis/Evaluate.h"
 #include "onnxpress/io/ModelIO.h"
 #include "onnxpress/pass/Recipe.h"
 #include "onnxpress/report/MeasureModel.h"
+#include "onnxpress/report/OrtLatency.h"
 #include "onnxpress/report/ReportFormats.h"
 #include "onnxpress/support/AtomicFile.h"
 #include "onnxpress/support/Format.h"
+#include "onnxpress/support/Progress.h"
 
 namespace onnxpress::cli {
 namespace {
 
-struct CompressArgs {
-  std::string model, output, pipeline, recipe, saveRecipe;
-  std::string calibData, evalData;
-  std::vector<std::string> reports;
-  std::string maxAccuracyDrop;  // "0.01" or "1%"
-  double minSizeReduction = 0, minSpeedup = 0;
-  int64_t fidelitySamples = 16, evalSamples = 0;
-  int iterations = 10, threads = 0;
-  bool externalData = false, verifyEach = false, json = false;
-};
-
-// The recipe the run follows: --recipe, with command-line values taking precedence.
-Expected<Recipe> resolveRecipe(const CompressArgs& args) {
+// The recipe of `compress`: --recipe FILE or --passes PIPELINE.
+Expected<Recipe> compressRecipe(const CompressArgs& args) {
   if (args.pipeline.empty() == args.recipe.empty())
     return usageError("compress: give exactly one of --passes PIPELINE and --recipe FILE");
   Recipe recipe;
@@ -44,19 +36,16 @@ Expected<Recipe> resolveRecipe(const CompressArgs& args) {
   } else {
     ASSIGN_OR_RETURN(recipe.pipeline, parsePipelineText(args.pipeline));
   }
+  return recipe;
+}
+
+// Command-line values take precedence over the recipe's.
+Status applyCommandLine(const CompressArgs& args, Recipe& recipe) {
   if (!args.calibData.empty()) recipe.calibrationData = args.calibData;
   if (!args.evalData.empty()) recipe.evaluationData = args.evalData;
   if (!args.reports.empty()) recipe.reports = args.reports;
   if (!args.maxAccuracyDrop.empty()) {
-    std::string text = args.maxAccuracyDrop;
-    const bool percent = !text.empty() && text.back() == '%';
-    if (percent) text.pop_back();
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || value < 0)
-      return usageError("--max-accuracy-drop '{}': expected a fraction (0.01) or a percentage (1%)",
-                        args.maxAccuracyDrop);
-    recipe.gates.maxAccuracyDrop = percent ? value / 100 : value;
+    ASSIGN_OR_RETURN(recipe.gates.maxAccuracyDrop, parseFractionOrPercent("--max-accuracy-drop", args.maxAccuracyDrop));
   }
   if (args.minSizeReduction > 0) recipe.gates.minSizeReduction = args.minSizeReduction;
   if (args.minSpeedup > 0) recipe.gates.minSpeedup = args.minSpeedup;
@@ -65,7 +54,7 @@ Expected<Recipe> resolveRecipe(const CompressArgs& args) {
     if (ext != ".json" && ext != ".md" && ext != ".html")
       return usageError("--report {}: unknown format (use .json, .md or .html)", report);
   }
-  return recipe;
+  return Status::ok();
 }
 
 Expected<std::optional<Dataset>> openData(const std::string& path, const Model& model) {
@@ -86,7 +75,10 @@ Expected<Quality> measureQuality(const Model& original, const Model& compressed,
   options.threads = args.threads;
   options.modelLabel = args.output;
   options.referenceLabel = args.model;
+  Progress progress("evaluating", args.evalSamples > 0 ? std::min(args.evalSamples, data.size()) : data.size());
+  options.onSample = [&progress] { progress.tick(); };
   ASSIGN_OR_RETURN(EvalResult result, evaluate(compressed, &original, data, options));
+  progress.finish();
   if (result.accuracy && result.referenceAccuracy) {
     quality.accuracySamples = result.accuracy->samples;
     quality.accuracyBefore = result.referenceAccuracy->top1();
@@ -167,8 +159,21 @@ Status saveRecipeFile(Recipe recipe, const std::string& path) {
   return usageError("--save-recipe {}: use .yaml, .yml or .json", path);
 }
 
-Status runCompress(const CompressArgs& args) {
-  ASSIGN_OR_RETURN(Recipe recipe, resolveRecipe(args));
+}  // namespace
+
+Expected<double> parseFractionOrPercent(const std::string& flag, const std::string& text) {
+  std::string number = text;
+  const bool percent = !number.empty() && number.back() == '%';
+  if (percent) number.pop_back();
+  char* end = nullptr;
+  const double value = std::strtod(number.c_str(), &end);
+  if (number.empty() || *end != '\0' || value < 0)
+    return usageError("{} '{}': expected a fraction (0.01) or a percentage (1%)", flag, text);
+  return percent ? value / 100 : value;
+}
+
+Status runCompression(const CompressArgs& args, Recipe recipe) {
+  RETURN_IF_ERROR(applyCommandLine(args, recipe));
   RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
   ASSIGN_OR_RETURN(PassManager pipeline, PassManager::fromElements(recipe.pipeline));  // option errors first
   if (args.verifyEach) pipeline.setVerifyEach(true);
@@ -186,6 +191,13 @@ Status runCompress(const CompressArgs& args) {
     spdlog::warn("{}: latency and peak memory not measured: {}", args.model, random.status().message());
   }
   RETURN_IF_ERROR(requireGateInputs(recipe.gates, evalData, feed.has_value()));
+  std::optional<std::string> ortPython;
+  if (args.ort) {
+    ortPython = findOrtPython();
+    if (!ortPython)
+      return usageError("--ort needs a Python with onnxruntime and numpy (set ONNXPRESS_PYTHON, or pip install onnxruntime)");
+    if (!feed) return usageError("--ort needs inputs to time: give --eval-data or --calib-data");
+  }
 
   MeasureOptions measure{feed, args.iterations, args.threads};
   ASSIGN_OR_RETURN(MeasuredModel before, measureModel(model, args.model, measure));
@@ -212,6 +224,12 @@ Status runCompress(const CompressArgs& args) {
   ASSIGN_OR_RETURN(MeasuredModel after, measureModel(model, args.output, measure));
   report.before = before.figures;
   report.after = after.figures;
+  if (ortPython) {
+    ASSIGN_OR_RETURN(report.before.ortLatency,
+                     measureOrtLatency(*ortPython, args.model, *feed, args.iterations, args.threads));
+    ASSIGN_OR_RETURN(report.after.ortLatency,
+                     measureOrtLatency(*ortPython, args.output, *feed, args.iterations, args.threads));
+  }
   std::vector<TensorComparison> perTensor;
   if (evalData) {
     ASSIGN_OR_RETURN(report.quality, measureQuality(original, model, *evalData, args));
@@ -244,7 +262,31 @@ Status runCompress(const CompressArgs& args) {
   return Status::ok();
 }
 
-}  // namespace
+void addCompressionOptions(CLI::App* cmd, CompressArgs& args) {
+  cmd->add_option("--eval-data", args.evalData,
+                  "DATA to measure accuracy (with labels) and fidelity of OUT against MODEL, after every pass too");
+  cmd->add_option("--report", args.reports, "write the report: FILE.json, FILE.md or FILE.html (repeatable)");
+  cmd->add_option("--max-accuracy-drop", args.maxAccuracyDrop,
+                  "gate: top-1 may drop at most this much (0.01 or 1%); needs labelled --eval-data");
+  cmd->add_option("--min-size-reduction", args.minSizeReduction, "gate: file size before/after must reach this ratio");
+  cmd->add_option("--min-speedup", args.minSpeedup,
+                  "gate: median latency before/after in the built-in runtime must reach this ratio");
+  cmd->add_option("--save-recipe", args.saveRecipe, "write the run as a recipe (.yaml or .json), defaults expanded");
+  cmd->add_option("--fidelity-samples", args.fidelitySamples, "samples of --eval-data for per-pass and per-layer fidelity")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--eval-samples", args.evalSamples, "samples of --eval-data for accuracy (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--iterations", args.iterations, "timed runs per model for latency")->check(CLI::PositiveNumber);
+  cmd->add_option("-t,--threads", args.threads, "threads for the built-in runtime (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--ort", args.ort,
+                "also time both models in ONNX Runtime (needs Python with onnxruntime: $ONNXPRESS_PYTHON, "
+                "./.venv/bin/python or python3)");
+  cmd->add_flag("--external-data", args.externalData,
+                "store weights in OUT.data beside the model (automatic above protobuf's 2 GB limit)");
+  cmd->add_flag("--verify-each", args.verifyEach, "run the IR verifier after every pass (always on in debug builds)");
+  cmd->add_flag("--json", args.json, "print the report as JSON (schema onnxpress.report v1) instead of the summary");
+}
 
 void addCompressCommand(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("compress", "Run a pass pipeline on a model, write it, and report what it cost");
@@ -255,29 +297,15 @@ void addCompressCommand(CLI::App& app, Action& action) {
                   "pass pipeline, e.g. 'fold-constants,lowrank{ratio=0.5}' (see 'onnxpress passes')");
   cmd->add_option("--recipe", args->recipe, "recipe file (.yaml or .json): pipeline, data, gates and reports");
   cmd->add_option("--calib-data", args->calibData, "DATA for passes that calibrate (.npz or directory)");
-  cmd->add_option("--eval-data", args->evalData,
-                  "DATA to measure accuracy (with labels) and fidelity of OUT against MODEL, after every pass too");
-  cmd->add_option("--report", args->reports, "write the report: FILE.json, FILE.md or FILE.html (repeatable)");
-  cmd->add_option("--max-accuracy-drop", args->maxAccuracyDrop,
-                  "gate: top-1 may drop at most this much (0.01 or 1%); needs labelled --eval-data");
-  cmd->add_option("--min-size-reduction", args->minSizeReduction, "gate: file size before/after must reach this ratio");
-  cmd->add_option("--min-speedup", args->minSpeedup,
-                  "gate: median latency before/after in the built-in runtime must reach this ratio");
-  cmd->add_option("--save-recipe", args->saveRecipe, "write the run as a recipe (.yaml or .json), defaults expanded");
-  cmd->add_option("--fidelity-samples", args->fidelitySamples, "samples of --eval-data for per-pass and per-layer fidelity")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--eval-samples", args->evalSamples, "samples of --eval-data for accuracy (0: all)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-n,--iterations", args->iterations, "timed runs per model for latency")->check(CLI::PositiveNumber);
-  cmd->add_option("-t,--threads", args->threads, "threads for the built-in runtime (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--external-data", args->externalData,
-                "store weights in OUT.data beside the model (automatic above protobuf's 2 GB limit)");
-  cmd->add_flag("--verify-each", args->verifyEach, "run the IR verifier after every pass (always on in debug builds)");
-  cmd->add_flag("--json", args->json, "print the report as JSON (schema onnxpress.report v1) instead of the summary");
+  addCompressionOptions(cmd, *args);
   cmd->footer("Exit codes: 0 ok, 1 usage, 2 invalid model or data, 3 internal error, 4 a gate was not met\n"
               "(OUT and the reports are written first, so CI can keep them).");
-  cmd->callback([&action, args] { action = [args] { return runCompress(*args); }; });
+  cmd->callback([&action, args] {
+    action = [args]() -> Status {
+      ASSIGN_OR_RETURN(Recipe recipe, compressRecipe(*args));
+      return runCompression(*args, std::move(recipe));
+    };
+  });
 }
 
 }  // namespace onnxpress::cli

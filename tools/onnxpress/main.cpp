@@ -29,11 +29,13 @@ int main(int argc, char** argv) {
   cli::addInspectCommand(app, action);
   cli::addPassesCommand(app, action);
   cli::addCompressCommand(app, action);
+  cli::addPruneCommand(app, action);
   cli::addRunCommand(app, action);
   cli::addBenchCommand(app, action);
   cli::addProfileCommand(app, action);
   cli::addEvalCommand(app, action);
   cli::addCompareCommand(app, action);
+  cli::addSensitivityCommand(app, action);
 
   try {
     app.parse(argc, argv);

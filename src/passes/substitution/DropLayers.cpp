@@ -1,128 +1,16 @@
 #include "onnxpress/passes/substitution/DropLayers.h"
 
-#include <algorithm>
-#include <iterator>
 #include <set>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "onnxpress/analysis/Macs.h"
-#include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/passes/PassUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/passes/substitution/ResidualBlocks.h"
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 
 namespace onnxpress {
-namespace {
-
-struct ResidualBlock {
-  Node* add = nullptr;
-  Value* skip = nullptr;
-  std::vector<Node*> branch;  // topological order
-};
-
-using Positions = std::unordered_map<const Node*, size_t>;
-
-bool isResidualAdd(const Node& n) {
-  if (!n.domain().empty() && n.domain() != "ai.onnx") return false;
-  return (n.opType() == "Add" || n.opType() == "Sum") && n.numInputs() == 2 && n.numOutputs() == 1;
-}
-
-// Same element type and the same rank, every dim equal and known (fixed or symbolic).
-bool sameShape(const Value* a, const Value* b) {
-  const Type& x = a->type();
-  const Type& y = b->type();
-  if (!x.isTensor() || !y.isTensor() || !x.hasShape || !y.hasShape) return false;
-  if (x.elemType != y.elemType || x.dims.size() != y.dims.size()) return false;
-  for (size_t i = 0; i < x.dims.size(); ++i) {
-    const Dim& p = x.dims[i];
-    const Dim& q = y.dims[i];
-    if (p.kind == Dim::Kind::Unknown || p.kind != q.kind) return false;
-    if (p.isFixed() ? p.value != q.value : p.param != q.param) return false;
-  }
-  return true;
-}
-
-// Nodes of `g` before position `limit` that depend on `skip`.
-std::unordered_set<const Node*> descendants(const Graph& g, Value* skip, size_t limit, const Positions& positions) {
-  std::unordered_set<const Node*> found;
-  std::vector<const Value*> stack{skip};
-  while (!stack.empty()) {
-    const Value* v = stack.back();
-    stack.pop_back();
-    for (const Use& use : v->uses()) {
-      if (!use.node || use.node->graph() != &g) continue;
-      auto it = positions.find(use.node);
-      if (it == positions.end() || it->second >= limit || !found.insert(use.node).second) continue;
-      for (const Value* out : use.node->outputs())
-        if (out) stack.push_back(out);
-    }
-  }
-  return found;
-}
-
-std::optional<ResidualBlock> asBlock(const Graph& g, Node* add, Value* skip, Value* branchOut,
-                                     const Positions& positions) {
-  if (!skip || !branchOut || skip == branchOut || skip->graph() != &g) return std::nullopt;
-  Node* last = branchOut->producer();
-  if (!last || last->graph() != &g || isConstant(skip) || isConstant(branchOut)) return std::nullopt;
-  if (branchOut->uses().size() != 1 || branchOut->uses()[0].node != add) return std::nullopt;
-  if (!sameShape(skip, branchOut)) return std::nullopt;
-
-  const std::unordered_set<const Node*> dependent = descendants(g, skip, positions.at(add), positions);
-  if (!dependent.count(last)) return std::nullopt;
-
-  // The branch: ancestors of branchOut that depend on the skip.
-  ResidualBlock block{add, skip, {}};
-  std::unordered_set<const Node*> inBranch{last};
-  std::vector<Node*> stack{last};
-  bool readsSkipValues = false;
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    block.branch.push_back(n);
-    if (!n->subgraphs().empty()) return std::nullopt;  // its body may read values the walk cannot see
-    for (Value* in : n->inputs()) {
-      if (!in) continue;
-      if (in == skip) {
-        readsSkipValues |= n->opType() != "Shape" && n->opType() != "Size";
-        continue;
-      }
-      Node* p = in->producer();
-      if (p && dependent.count(p) && inBranch.insert(p).second) stack.push_back(p);
-    }
-  }
-  if (!readsSkipValues) return std::nullopt;
-  for (const Node* n : block.branch)
-    for (const Value* v : n->outputs()) {
-      if (!v || v == branchOut) continue;
-      for (const Use& use : v->uses())
-        if (!use.node || !inBranch.count(use.node)) return std::nullopt;  // read outside the branch
-    }
-  std::sort(block.branch.begin(), block.branch.end(),
-            [&](const Node* a, const Node* b) { return positions.at(a) < positions.at(b); });
-  return block;
-}
-
-std::vector<ResidualBlock> findBlocks(const Graph& g) {
-  std::vector<ResidualBlock> blocks;
-  Expected<std::vector<Node*>> order = g.topologicalOrder();
-  if (!order) return blocks;  // a cyclic graph has no well-defined blocks
-  Positions positions;
-  for (size_t i = 0; i < order->size(); ++i) positions[(*order)[i]] = i;
-  for (Node* n : *order) {
-    if (!isResidualAdd(*n)) continue;
-    for (size_t slot = 0; slot < 2; ++slot)
-      if (auto block = asBlock(g, n, n->input(slot), n->input(1 - slot), positions)) {
-        blocks.push_back(std::move(*block));
-        break;
-      }
-  }
-  return blocks;
-}
-
-}  // namespace
 
 Status DropLayersOptions::validate() const {
   if (every < 0) return usageError("option 'every' must be >= 0, got {}", every);
@@ -136,12 +24,7 @@ Status DropLayersOptions::validate() const {
 
 Expected<PassResult> DropLayersPass::run(Model& model, PassContext&) {
   RETURN_IF_ERROR(options_.validate());
-  (void)inferShapes(model);  // blocks need the shapes of skip and branch
-  std::vector<ResidualBlock> blocks;
-  model.graph().forEachGraph([&](const Graph& g) {
-    std::vector<ResidualBlock> found = findBlocks(g);
-    std::move(found.begin(), found.end(), std::back_inserter(blocks));
-  });
+  const std::vector<substitution::ResidualBlock> blocks = substitution::findResidualBlocks(model);
   const auto count = static_cast<int64_t>(blocks.size());
 
   std::set<int64_t> selected;
@@ -161,7 +44,7 @@ Expected<PassResult> DropLayersPass::run(Model& model, PassContext&) {
   std::unordered_set<const Value*> seenConstants;
   int64_t dropped = 0, nodesRemoved = 0, macsBefore = 0, paramsBefore = 0, paramsAfter = 0;
   for (auto it = selected.rbegin(); it != selected.rend(); ++it) {
-    const ResidualBlock& block = blocks[static_cast<size_t>(*it)];
+    const substitution::ResidualBlock& block = blocks[static_cast<size_t>(*it)];
     if (removedNodes.count(block.add)) continue;  // went with an enclosing dropped block
     Graph& g = *block.add->graph();
     Node* add = block.add;

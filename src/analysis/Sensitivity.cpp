@@ -1,0 +1,302 @@
+#include "onnxpress/analysis/Sensitivity.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "onnxpress/analysis/Evaluate.h"
+#include "onnxpress/analysis/Fidelity.h"
+#include "onnxpress/analysis/InputFeed.h"
+#include "onnxpress/analysis/ShapeInference.h"
+#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/passes/pruning/Prune.h"
+#include "onnxpress/passes/pruning/PruneTargets.h"
+#include "onnxpress/runtime/Executor.h"
+
+namespace onnxpress {
+namespace {
+
+using runtime::TensorData;
+
+struct Score {
+  double top1 = 0;
+  double snrDb = 999, cosine = 1;
+};
+
+// The samples, read once, and what the original model makes of them.
+class Samples {
+ public:
+  static Expected<Samples> load(const Model& model, Dataset& data, int64_t count, int threads) {
+    Samples s;
+    s.accuracy_ = data.hasLabels();
+    const int64_t n = count > 0 ? std::min(count, data.size()) : data.size();
+    if (n <= 0) return invalidInput("{}: DATA has no samples", data.path());
+    for (int64_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data, i));
+      s.feeds_.push_back(std::move(feed));
+      if (s.accuracy_) {
+        ASSIGN_OR_RETURN(int64_t label, data.label(i));
+        s.labels_.push_back(label);
+      }
+    }
+    runtime::ExecutorOptions options;
+    options.threads = threads;
+    ASSIGN_OR_RETURN(auto exec, runtime::Executor::create(model, options));
+    AccuracyAccumulator accuracy;
+    for (int64_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(std::vector<TensorData> outputs, exec->run(s.feeds_[static_cast<size_t>(i)]));
+      if (s.accuracy_) {
+        RETURN_IF_ERROR(accuracy.add(outputs[0], s.labels_[static_cast<size_t>(i)])
+                            .withContext(fmt::format("{}: sample {}", data.path(), i)));
+      } else {
+        for (TensorData& o : outputs) o = o.clone();  // detach from the model's weights
+        s.reference_.push_back(std::move(outputs));
+      }
+    }
+    s.baselineTop1_ = accuracy.result().top1();
+    return s;
+  }
+
+  /// Runs `candidate` on every sample with one executor.
+  Expected<Score> score(const Model& candidate, int threads) const {
+    runtime::ExecutorOptions options;
+    options.threads = threads;
+    ASSIGN_OR_RETURN(auto exec, runtime::Executor::create(candidate, options));
+    AccuracyAccumulator accuracy;
+    FidelityAccumulator fidelity;
+    for (size_t i = 0; i < feeds_.size(); ++i) {
+      ASSIGN_OR_RETURN(std::vector<TensorData> outputs, exec->run(feeds_[i]));
+      if (accuracy_) {
+        RETURN_IF_ERROR(accuracy.add(outputs[0], labels_[i]));
+        continue;
+      }
+      if (outputs.size() != reference_[i].size())
+        return internalError("the pruned model has {} outputs, the original {}", outputs.size(), reference_[i].size());
+      for (size_t o = 0; o < outputs.size(); ++o) RETURN_IF_ERROR(fidelity.add(reference_[i][o], outputs[o]));
+      fidelity.countSample();
+    }
+    Score score;
+    if (accuracy_) {
+      score.top1 = accuracy.result().top1();
+    } else {
+      const Fidelity f = fidelity.result();
+      score.snrDb = f.snrDb;
+      score.cosine = f.cosine;
+    }
+    return score;
+  }
+
+  bool accuracy() const { return accuracy_; }
+  int64_t size() const { return static_cast<int64_t>(feeds_.size()); }
+  double baselineTop1() const { return baselineTop1_; }
+
+ private:
+  std::vector<InputFeed> feeds_;
+  std::vector<int64_t> labels_;
+  std::vector<std::vector<TensorData>> reference_;  // fidelity mode
+  bool accuracy_ = false;
+  double baselineTop1_ = 0;
+};
+
+// The layers prune would touch, named as its per-layer option accepts them.
+Expected<std::vector<LayerSensitivity>> prunableLayers(const Model& model) {
+  Model probe = model.clone();
+  ASSIGN_OR_RETURN(std::vector<PruneTarget> targets, selectPruneTargets(probe, PruneOptions{}));
+  std::map<std::string, int> nodeNames;
+  probe.graph().forEachGraph([&](Graph& g) {
+    for (Node* n : g.nodes()) ++nodeNames[n->name()];
+  });
+  std::vector<LayerSensitivity> layers;
+  for (const PruneTarget& target : targets) {
+    const Node* node = target.node;
+    const Value* weight = node->input(target.weightIndex);
+    LayerSensitivity layer;
+    layer.name = !node->name().empty() && nodeNames[node->name()] == 1 ? node->name() : weight->name();
+    layer.opType = node->opType();
+    std::optional<std::vector<int64_t>> dims = staticShape(weight);
+    layer.params = dims ? elementCount(*dims) : 0;
+    const bool seen = std::any_of(layers.begin(), layers.end(),
+                                  [&](const LayerSensitivity& l) { return l.name == layer.name; });
+    if (!seen) layers.push_back(std::move(layer));  // a weight shared by unnamed nodes counts once
+  }
+  return layers;
+}
+
+Expected<std::vector<double>> checkedLevels(const SensitivityOptions& options) {
+  static const std::vector<std::string> kGranularities = {"unstructured", "n:m", "channel", "neuron"};
+  if (std::find(kGranularities.begin(), kGranularities.end(), options.granularity) == kGranularities.end())
+    return usageError("sensitivity: unknown granularity '{}' (unstructured, n:m, channel or neuron)",
+                      options.granularity);
+  if (options.granularity == "n:m") {
+    const size_t colon = options.nm.find(':');
+    int64_t n = 0, m = 0;
+    try {
+      if (colon != std::string::npos) {
+        n = std::stoll(options.nm.substr(0, colon));
+        m = std::stoll(options.nm.substr(colon + 1));
+      }
+    } catch (const std::exception&) {
+      n = m = 0;
+    }
+    if (!(n > 0 && n < m)) return usageError("sensitivity: n:m pattern '{}' is not N:M with 0 < N < M", options.nm);
+    return std::vector<double>{1.0 - static_cast<double>(n) / static_cast<double>(m)};
+  }
+  std::vector<double> levels = options.levels.empty() ? SensitivityOptions{}.levels : options.levels;
+  for (double level : levels)
+    if (!(level > 0 && level < 1)) return usageError("sensitivity: level {} is outside (0, 1)", level);
+  std::sort(levels.begin(), levels.end());
+  levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+  return levels;
+}
+
+// Prunes a copy of `model` with `layer` at `level` and everything else at 0, and scores it.
+Expected<SensitivityPoint> measure(const Model& model, const Samples& samples, const SensitivityOptions& options,
+                                   const std::string& layer, double level, int threads) {
+  Model candidate = model.clone();
+  PruneOptions prune;
+  prune.granularity = options.granularity;
+  prune.nm = options.nm;
+  prune.sparsity = 0;
+  prune.perLayer = {fmt::format("{}={}", layer, level)};
+  PrunePass pass(prune);
+  PassContext context;
+  context.threads = threads;
+  ASSIGN_OR_RETURN(PassResult pruned, pass.run(candidate, context));
+  SensitivityPoint point;
+  point.level = level;
+  point.changed = pruned.changed;
+  if (!pruned.changed) {
+    point.top1 = samples.baselineTop1();
+    return point;
+  }
+  ASSIGN_OR_RETURN(Score score, samples.score(candidate, threads));
+  point.top1 = score.top1;
+  point.snrDb = score.snrDb;
+  point.cosine = score.cosine;
+  point.drop = samples.accuracy() ? samples.baselineTop1() - score.top1 : 1 - score.cosine;
+  return point;
+}
+
+void summarize(LayerSensitivity& layer) {
+  if (layer.points.empty()) return;
+  layer.dropAtMax = layer.points.back().drop;
+  double level = 0, drop = 0;
+  layer.area = 0;
+  for (const SensitivityPoint& p : layer.points) {
+    layer.area += (p.level - level) * (p.drop + drop) / 2;
+    level = p.level;
+    drop = p.drop;
+  }
+}
+
+}  // namespace
+
+Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data, const SensitivityOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  SensitivityResult result;
+  ASSIGN_OR_RETURN(result.levels, checkedLevels(options));
+  result.granularity = options.granularity;
+  RETURN_IF_ERROR(data.validateFor(model.graph()));
+  ASSIGN_OR_RETURN(result.layers, prunableLayers(model));
+  if (result.layers.empty())
+    return invalidInput("the model has no layer to prune (Conv, Gemm or MatMul with a constant weight)");
+
+  const int cores =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ASSIGN_OR_RETURN(Samples samples, Samples::load(model, data, options.samples, cores));
+  result.accuracy = samples.accuracy();
+  result.samples = samples.size();
+  result.baselineTop1 = samples.baselineTop1();
+  {
+    // onnx's schema tables initialize on first use: do that here, before the workers.
+    Model warm = model.clone();
+    (void)inferShapes(warm);
+  }
+
+  // One job per (layer, level); each worker prunes and scores one candidate at a time.
+  const size_t levels = result.levels.size(), jobs = result.layers.size() * levels;
+  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(cores), jobs));
+  const int threadsPerJob = std::max(1, cores / workers);
+  result.threads = workers;
+  using Curve = std::vector<std::optional<SensitivityPoint>>;
+  std::vector<Curve> points(result.layers.size(), Curve(levels));
+  std::vector<std::atomic<bool>> failed(result.layers.size());
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  auto work = [&] {
+    for (size_t job = next++; job < jobs; job = next++) {
+      const size_t layer = job / levels, level = job % levels;
+      std::optional<Expected<SensitivityPoint>> point;
+      if (!failed[layer]) {
+        try {
+          point.emplace(
+              measure(model, samples, options, result.layers[layer].name, result.levels[level], threadsPerJob));
+        } catch (const std::exception& e) {
+          point.emplace(internalError("{}", e.what()));
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (point && point->hasValue()) {
+        points[layer][level] = point->value();
+      } else if (point && !failed[layer].exchange(true)) {
+        result.layers[layer].error = point->status().message();
+      }
+      if (options.onStep) options.onStep();
+    }
+  };
+  if (workers <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (int i = 0; i < workers; ++i) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
+  }
+
+  for (size_t i = 0; i < result.layers.size(); ++i) {
+    LayerSensitivity& layer = result.layers[i];
+    if (!layer.error.empty()) continue;
+    for (const std::optional<SensitivityPoint>& p : points[i]) layer.points.push_back(*p);
+    summarize(layer);
+    result.ranking.push_back(i);
+  }
+  std::stable_sort(result.ranking.begin(), result.ranking.end(), [&](size_t a, size_t b) {
+    const LayerSensitivity &x = result.layers[a], &y = result.layers[b];
+    if (x.dropAtMax != y.dropAtMax) return x.dropAtMax > y.dropAtMax;
+    return x.area > y.area;
+  });
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+Expected<int64_t> sensitivitySteps(const Model& model, const SensitivityOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<double> levels, checkedLevels(options));
+  ASSIGN_OR_RETURN(std::vector<LayerSensitivity> layers, prunableLayers(model));
+  return static_cast<int64_t>(levels.size() * layers.size());
+}
+
+std::vector<std::string> choosePerLayer(const SensitivityResult& result, double maxDrop) {
+  std::vector<std::string> entries;
+  for (const LayerSensitivity& layer : result.layers) {
+    double chosen = 0;
+    for (const SensitivityPoint& p : layer.points) {
+      if (!(p.drop <= maxDrop)) break;
+      chosen = p.level;
+    }
+    entries.push_back(fmt::format("{}={}", layer.name, chosen));
+  }
+  return entries;
+}
+
+Expected<std::vector<std::string>> chooseSparsityPerLayer(const Model& model, Dataset& data, double maxDrop,
+                                                          const SensitivityOptions& options) {
+  if (!(maxDrop >= 0)) return usageError("--max-drop {} must be a non-negative number", maxDrop);
+  ASSIGN_OR_RETURN(SensitivityResult result, analyzeSensitivity(model, data, options));
+  return choosePerLayer(result, maxDrop);
+}
+
+}  // namespace onnxpress
