@@ -27,7 +27,9 @@ std::optional<std::vector<int64_t>> constantInts(const Value* v) {
 
 std::optional<std::vector<Dim>> knownDims(const Value* v) {
   std::vector<Dim> dims;
-  if (auto shape = staticShape(v)) {
+  std::optional<std::vector<int64_t>> shape = staticShape(v);
+  if (!shape && isConstant(v)) shape = constantValue(v)->dims();  // value_floats, sparse_value, ...
+  if (shape) {
     for (int64_t d : *shape) dims.push_back(Dim::fixed(d));
     return dims;
   }

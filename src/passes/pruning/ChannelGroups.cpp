@@ -48,23 +48,13 @@ int64_t product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
   return p;
 }
 
-// What is known of v's dims, constants included (value_floats Constants too).
-std::optional<std::vector<Dim>> dimsOf(const Value* v) {
-  if (auto c = fusion::constantDims(v)) {
-    std::vector<Dim> dims;
-    for (int64_t d : *c) dims.push_back(Dim::fixed(d));
-    return dims;
-  }
-  return cleanup::knownDims(v);
-}
-
 // v's dims as numbers, for the products Flatten/Reshape mapping compares. Dims from
 // `fixedFrom` on must be fixed; earlier symbolic or unknown dims (a dynamic batch)
 // stand in as distinct large primes, equal for equal symbols, so products still
 // match only where the target shape copies (0) or infers (-1) them.
 std::optional<std::vector<int64_t>> numericDims(const Value* v, size_t fixedFrom) {
   static constexpr int64_t kPrimes[] = {1000003, 1000033, 1000037, 1000039, 1000081, 1000099};
-  auto dims = dimsOf(v);
+  auto dims = cleanup::knownDims(v);
   if (!dims) return std::nullopt;
   std::vector<int64_t> out;
   std::vector<std::string> symbols;
@@ -188,7 +178,7 @@ class ChannelGroupBuilder {
   }
 
   std::optional<int64_t> extent(const Value* v, const TrackedAxis& t) const {
-    auto dims = dimsOf(v);
+    auto dims = cleanup::knownDims(v);
     if (!dims || t.rank < 0 || static_cast<int64_t>(dims->size()) != t.rank) return std::nullopt;
     const Dim& d = (*dims)[static_cast<size_t>(positiveAxis(t))];
     return d.isFixed() ? std::optional<int64_t>(d.value) : std::nullopt;
@@ -406,7 +396,7 @@ class ChannelGroupBuilder {
         outRank = outRank >= 0 && t->rank >= 0 ? std::max(outRank, t->rank) : -1;
         continue;
       }
-      auto dims = dimsOf(x);
+      auto dims = cleanup::knownDims(x);
       if (!dims) return poisonInputs(n, "an operand of unknown rank");
       const auto rank = static_cast<int64_t>(dims->size());
       if (outRank >= 0) outRank = std::max(outRank, rank);
@@ -453,7 +443,7 @@ class ChannelGroupBuilder {
       const TrackedAxis* t = state(v);
       if (t && (t->rank != rank || positiveAxis(*t) != axis))
         return poisonInputs(n, "concatenates along another axis than the channels");
-      auto dims = dimsOf(v);
+      auto dims = cleanup::knownDims(v);
       if (!dims || static_cast<int64_t>(dims->size()) != rank || !(*dims)[static_cast<size_t>(axis)].isFixed())
         return poisonInputs(n, "an input's size along the axis is unknown");
       if (t)
@@ -578,7 +568,7 @@ class ChannelGroupBuilder {
     }
     std::vector<int64_t> removed;
     if (axes->empty()) {  // every dim of size 1
-      auto dims = dimsOf(n->input(0));
+      auto dims = cleanup::knownDims(n->input(0));
       if (!dims) return poisonInputs(n, "input dims unknown");
       for (size_t i = 0; i < dims->size(); ++i) {
         if (!(*dims)[i].isFixed()) return poisonInputs(n, "input dims unknown");

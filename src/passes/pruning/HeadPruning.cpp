@@ -80,19 +80,10 @@ Node* soleProducer(const Value* v, const Node* reader) {
   return p && p->graph() == v->graph() ? p : nullptr;
 }
 
-std::optional<std::vector<Dim>> dimsOf(const Value* v) {
-  if (auto c = fusion::constantDims(v)) {
-    std::vector<Dim> dims;
-    for (int64_t d : *c) dims.push_back(Dim::fixed(d));
-    return dims;
-  }
-  return cleanup::knownDims(v);
-}
-
 // Whether `v`, combined elementwise with a [B, H, ., .] tensor, keeps the heads
 // apart: rank <= 2, or a fixed 1 at the head axis (a scale, a [B, 1, 1, S] mask).
 bool broadcastsOverHeads(const Value* v) {
-  std::optional<std::vector<Dim>> dims = dimsOf(v);
+  std::optional<std::vector<Dim>> dims = cleanup::knownDims(v);
   if (!dims || dims->size() > 4) return false;
   if (dims->size() <= 2) return true;
   const Dim& head = (*dims)[dims->size() - 3];
