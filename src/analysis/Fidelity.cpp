@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/runtime/Executor.h"
 
 namespace onnxpress {
@@ -45,11 +46,7 @@ Expected<FidelityProbe> FidelityProbe::create(const Model& reference, Dataset& d
   ASSIGN_OR_RETURN(auto exec, runtime::Executor::create(reference, options));
   const int64_t n = std::min(samples, data.size());
   for (int64_t i = 0; i < n; ++i) {
-    std::map<std::string, runtime::TensorData> feed;
-    for (const auto& [name, spec] : data.arrays()) {
-      ASSIGN_OR_RETURN(Tensor t, data.sample(name, i));
-      feed[name] = runtime::TensorData::copyOf(t);
-    }
+    ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data, i));
     ASSIGN_OR_RETURN(auto outputs, exec->run(feed));
     for (auto& o : outputs) o = o.clone();  // detach from the reference model's weights
     probe.reference_.push_back(std::move(outputs));

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "Commands.h"
+#include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/data/Dataset.h"
 #include "onnxpress/runtime/Executor.h"
 #include "onnxpress/support/Format.h"
@@ -103,11 +104,7 @@ Status runBench(const BenchArgs& args) {
     ASSIGN_OR_RETURN(Dataset ds, Dataset::open(args.data));
     RETURN_IF_ERROR(ds.validateFor(model.graph()));
     for (int64_t i = 0; i < std::min<int64_t>(ds.size(), 16); ++i) {
-      std::map<std::string, TensorData> feed;
-      for (const auto& [name, spec] : ds.arrays()) {
-        ASSIGN_OR_RETURN(Tensor t, ds.sample(name, i));
-        feed[name] = TensorData::copyOf(t);
-      }
+      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(ds, i));
       feeds.push_back(std::move(feed));
     }
   } else {
