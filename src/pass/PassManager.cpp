@@ -139,6 +139,7 @@ Status PassManager::run(Model& model, PassContext& context) {
     record.options = pass->optionsString();
     record.changed = result->changed;
     record.statistics = result->statistics;
+    record.quantized = std::move(result->quantized);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (verifyEach_) {
       Status valid = model.graph().verify();

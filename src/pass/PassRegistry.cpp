@@ -13,6 +13,7 @@
 #include "onnxpress/passes/fusion/FuseReshape.h"
 #include "onnxpress/passes/fusion/FuseTranspose.h"
 #include "onnxpress/passes/pruning/Prune.h"
+#include "onnxpress/passes/quantization/Quantize.h"
 #include "onnxpress/passes/substitution/DepthwiseSeparable.h"
 #include "onnxpress/passes/substitution/DropLayers.h"
 #include "onnxpress/passes/substitution/LowRank.h"

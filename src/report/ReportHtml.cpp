@@ -200,6 +200,8 @@ std::string reportToHtml(const CompressionReport& r) {
   out += "<h2>Passes</h2>\n" + htmlTable(passesTable(r));
   out += "<h2>Layers</h2>\n";
   out += r.layers.empty() ? "<p class=\"note\">No per-layer figures were recorded.</p>\n" : htmlTable(layersTable(r));
+  if (const ReportTable quantized = quantizedTensorsTable(r); !quantized.rows.empty())
+    out += "<h2>Quantized tensors</h2>\n" + htmlTable(quantized);
   if (!r.gates.empty()) out += "<h2>Gates</h2>\n" + htmlTable(gatesTable(r));
   return out + "</main>\n</body>\n</html>\n";
 }

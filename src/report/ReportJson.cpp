@@ -109,6 +109,15 @@ json layerToJson(const LayerRow& l) {
           {"cosine", numberOrNull(l.cosine)}};
 }
 
+json quantizedTensorToJson(const QuantizedTensorInfo& q) {
+  json entry = {{"tensor", q.tensor},       {"role", q.role},   {"dtype", q.dtype},
+                {"axis", q.axis},           {"block_size", q.blockSize}, {"count", q.count},
+                {"scale", q.scale},         {"zero_point", q.zeroPoint}};
+  if (q.rangeMin) entry["range"] = {*q.rangeMin, *q.rangeMax};
+  entry["sqnr_db"] = numberOrNull(q.sqnrDb);
+  return entry;
+}
+
 json gateToJson(const Gate& g) {
   return {{"name", g.name}, {"threshold", g.threshold}, {"measured", g.measured}, {"unit", g.unit}, {"passed", g.passed}};
 }
@@ -128,6 +137,11 @@ json passRecordToJson(const PassRecord& r) {
                 {"seconds", r.seconds},   {"parameters", countOrNull(r.parameters)},
                 {"macs", countOrNull(r.macs)}};
   if (r.fidelity) entry["fidelity"] = fidelityToJson(*r.fidelity);
+  if (!r.quantized.empty()) {
+    json tensors = json::array();
+    for (const QuantizedTensorInfo& q : r.quantized) tensors.push_back(quantizedTensorToJson(q));
+    entry["quantized"] = tensors;
+  }
   return entry;
 }
 
@@ -148,6 +162,7 @@ json reportToJson(const CompressionReport& r) {
           {"ratios", ratiosToJson(r.before, r.after)},
           {"quality", qualityToJson(r.quality)},
           {"layers", layers},
+          {"layers_data", r.layerDataPath.empty() ? json(nullptr) : json(r.layerDataPath)},
           {"gates", gates},
           {"gates_passed", r.gatesPassed()}};
 }

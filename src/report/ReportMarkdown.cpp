@@ -61,6 +61,9 @@ std::string reportToMarkdown(const CompressionReport& r) {
   out += "## Passes\n\n" + markdownTable(passesTable(r));
   out += "## Layers\n\n";
   out += r.layers.empty() ? "No per-layer figures were recorded.\n\n" : markdownTable(layersTable(r));
+  if (!r.layerDataPath.empty()) out += fmt::format("Per-layer SNR measured on {}.\n\n", code(r.layerDataPath));
+  if (const ReportTable quantized = quantizedTensorsTable(r); !quantized.rows.empty())
+    out += "## Quantized tensors\n\n" + markdownTable(quantized);
   if (!r.gates.empty()) out += "## Gates\n\n" + markdownTable(gatesTable(r));
   return out;
 }

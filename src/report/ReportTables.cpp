@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <iterator>
@@ -187,6 +188,31 @@ ReportTable layersTable(const CompressionReport& r) {
                           withThousands(l.macsBefore), withThousands(l.macsAfter),
                           l.snrDb ? formatSnrDb(*l.snrDb) : "-", l.cosine ? fmt::format("{:.6f}", *l.cosine) : "-"});
   }
+  return table;
+}
+
+ReportTable quantizedTensorsTable(const CompressionReport& r) {
+  ReportTable table{{"tensor", "role", "type", "granularity", "scale", "zero point", "range", "SQNR"}, {}};
+  for (const PassRecord& p : r.passes)
+    for (const QuantizedTensorInfo& q : p.quantized) {
+      const std::string granularity = q.blockSize > 0 ? fmt::format("blocks of {} on axis {} ({})", q.blockSize, q.axis, q.count)
+                                      : q.axis >= 0   ? fmt::format("per channel, axis {} ({})", q.axis, q.count)
+                                      : q.count > 0   ? "per tensor"
+                                                      : "-";
+      std::string scale = "-", zeroPoint = "-";
+      if (!q.scale.empty()) {
+        const auto [lo, hi] = std::minmax_element(q.scale.begin(), q.scale.end());
+        scale = *lo == *hi ? fmt::format("{:.6g}", *lo) : fmt::format("{:.4g} .. {:.4g}", *lo, *hi);
+        if (q.count > static_cast<int64_t>(q.scale.size())) scale += fmt::format(" (first {})", q.scale.size());
+      }
+      if (!q.zeroPoint.empty()) {
+        const auto [lo, hi] = std::minmax_element(q.zeroPoint.begin(), q.zeroPoint.end());
+        zeroPoint = *lo == *hi ? fmt::format("{}", *lo) : fmt::format("{} .. {}", *lo, *hi);
+      }
+      const std::string range = q.rangeMin ? fmt::format("[{:.4g}, {:.4g}]", *q.rangeMin, *q.rangeMax) : "-";
+      table.rows.push_back({q.tensor, q.role, q.dtype, granularity, scale, zeroPoint, range,
+                            q.sqnrDb ? formatSnrDb(*q.sqnrDb) : "-"});
+    }
   return table;
 }
 

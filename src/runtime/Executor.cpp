@@ -7,6 +7,8 @@
 #include <limits>
 #include <thread>
 
+#include "HalfPrecisionFallback.h"  // fp16/bf16 hook
+
 namespace onnxpress::runtime {
 
 namespace {
@@ -88,7 +90,9 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
     }
     KernelBuildContext b{*n, opsetFor(opsets, domain), &opsets, &ex->options_};
     ASSIGN_OR_RETURN(KernelFn fn, entry->factory(b));
-    ex->kernels_.push_back(std::move(fn));
+    // fp16/bf16 hook (HalfPrecisionFallback.h): 16-bit inputs are computed in float32 by
+    // kernels without a 16-bit path; a no-op for type-agnostic ops and float inputs.
+    ex->kernels_.push_back(withHalfPrecisionFallback(*n, std::move(fn)));
   }
   if (!unsupported.empty())
     return invalidInput("the built-in runtime cannot run op {}{}", unsupported.front(),
@@ -234,8 +238,13 @@ Expected<std::vector<TensorData>> Executor::run(const std::map<std::string, Tens
     for (Value* in : graph_.inputs())
       if (in->name() == name) v = in;
     if (!v) return invalidInput("the model has no input '{}' (inputs: {})", name, expected);
-    RETURN_IF_ERROR(checkInput(*v, value));
-    frame.slots_[slotOf_.at(v)] = value;
+    // A float16/bfloat16 model (quantize mode=fp16) takes the same float32 DATA as its
+    // float original: the values are rounded to the declared type, as a caller would.
+    const DataType declared = v->type().isTensor() ? v->type().elemType : DataType::Undefined;
+    const bool narrowed = value.dtype() == DataType::Float && (declared == DataType::Float16 || declared == DataType::BFloat16);
+    const TensorData fed = narrowed ? convertFloatElements(value, declared, threads_) : value;
+    RETURN_IF_ERROR(checkInput(*v, fed));
+    frame.slots_[slotOf_.at(v)] = fed;
   }
   for (const Value* in : requiredInputs())
     if (!inputs.count(in->name()))

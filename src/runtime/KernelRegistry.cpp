@@ -9,7 +9,7 @@ const std::vector<KernelEntry>& registeredKernels() {
     std::vector<KernelEntry> all;
     for (auto family : {unaryKernels, binaryKernels, elementwiseKernels, reduceKernels, shapeKernels, convKernels, poolKernels, normKernels, matmulKernels,
                         rnnKernels, controlFlowKernels,
-                        quantKernels, lossKernels, miscKernels, signalKernels, detectionKernels}) {
+                        quantKernels, quantContribKernels, quantizedRnnKernels, lossKernels, miscKernels, signalKernels, detectionKernels}) {
       auto rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

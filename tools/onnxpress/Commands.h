@@ -26,6 +26,7 @@ void addProfileCommand(CLI::App& app, Action& action);
 void addEvalCommand(CLI::App& app, Action& action);
 void addCompareCommand(CLI::App& app, Action& action);
 void addSensitivityCommand(CLI::App& app, Action& action);
+void addQuantizeCommand(CLI::App& app, Action& action);
 
 /// Loads a model for a command, with the onnx checker as a warning.
 Expected<Model> loadForCommand(const std::string& path);

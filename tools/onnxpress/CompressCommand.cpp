@@ -176,6 +176,9 @@ Status runCompression(const CompressArgs& args, Recipe recipe) {
   RETURN_IF_ERROR(applyCommandLine(args, recipe));
   RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
   ASSIGN_OR_RETURN(PassManager pipeline, PassManager::fromElements(recipe.pipeline));  // option errors first
+  if (const auto needy = pipeline.passesNeedingCalibrationData(); !needy.empty() && recipe.calibrationData.empty())
+    return usageError("pass '{}' needs calibration data: give --calib-data DATA (random data is never used)",
+                      needy.front());
   if (args.verifyEach) pipeline.setVerifyEach(true);
   ASSIGN_OR_RETURN(Model model, loadForCommand(args.model));
   ASSIGN_OR_RETURN(std::optional<Dataset> evalData, openData(recipe.evaluationData, model));
@@ -233,11 +236,15 @@ Status runCompression(const CompressArgs& args, Recipe recipe) {
   std::vector<TensorComparison> perTensor;
   if (evalData) {
     ASSIGN_OR_RETURN(report.quality, measureQuality(original, model, *evalData, args));
+  }
+  // Per-layer error on the evaluation data, else on the calibration data (quantization's SQNR).
+  if (Dataset* layerData = evalData ? &*evalData : calibData ? &*calibData : nullptr) {
     CompareOptions compare;
-    compare.samples = std::min<int64_t>(args.fidelitySamples, evalData->size());
+    compare.samples = std::min<int64_t>(args.fidelitySamples, layerData->size());
     compare.perLayer = true;
     compare.threads = args.threads;
-    auto layers = compareModels(original, model, *evalData, compare);
+    report.layerDataPath = layerData->path();
+    auto layers = compareModels(original, model, *layerData, compare);
     // Passes keep a rewritten value's name (PassUtil replaceValue), so equal names
     // mean the same quantity; an error here only loses the per-layer column.
     if (layers) perTensor = std::move(layers->layers);

@@ -12,6 +12,7 @@
 
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/PassOptions.h"
+#include "onnxpress/pass/QuantizationRecord.h"
 #include "onnxpress/support/Status.h"
 
 namespace onnxpress {
@@ -19,6 +20,7 @@ namespace onnxpress {
 struct PassResult {
   bool changed = false;
   std::vector<std::pair<std::string, int64_t>> statistics;
+  std::vector<QuantizedTensorInfo> quantized;  // filled by the quantize pass
 
   void bump(const std::string& statistic, int64_t by = 1) {
     if (by == 0) return;
@@ -48,6 +50,8 @@ class Pass {
   virtual std::string optionsString() const = 0;
   virtual std::unique_ptr<Pass> clone() const = 0;
   virtual Expected<PassResult> run(Model& model, PassContext& context) = 0;
+  /// Whether run() needs PassContext::calibrationData (checked before any work).
+  virtual bool needsCalibrationData() const { return false; }
 };
 
 /// CRTP base: gives a pass with options struct `Options` its boilerplate.

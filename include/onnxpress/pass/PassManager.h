@@ -31,6 +31,7 @@ struct PassRunRecord {
   std::string options;  // expanded, every default filled in
   bool changed = false;
   std::vector<std::pair<std::string, int64_t>> statistics;
+  std::vector<QuantizedTensorInfo> quantized;
   double seconds = 0;
   // Filled when measuring (see PassManager::setMeasurement): the model after this pass.
   int64_t parameters = -1;
@@ -60,6 +61,13 @@ class PassManager {
   /// The pipeline with every option spelled out; parsing it gives the same pipeline.
   std::string expandedPipeline() const;
   size_t size() const { return passes_.size(); }
+  /// Names of the passes that need calibration data.
+  std::vector<std::string> passesNeedingCalibrationData() const {
+    std::vector<std::string> names;
+    for (const auto& pass : passes_)
+      if (pass->needsCalibrationData()) names.emplace_back(pass->name());
+    return names;
+  }
 
   Status run(Model& model, PassContext& context);
   const std::vector<PassRunRecord>& records() const { return records_; }

@@ -84,6 +84,7 @@ struct CompressionReport {
   ModelFigures before, after;
   Quality quality;
   std::vector<LayerRow> layers;
+  std::string layerDataPath;  // DATA the per-layer SNR comes from (eval data, else calibration data)
   std::vector<Gate> gates;
 
   bool gatesPassed() const {

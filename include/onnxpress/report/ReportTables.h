@@ -45,6 +45,9 @@ ReportTable energyTable(const CompressionReport& report);
 ReportTable passesTable(const CompressionReport& report);
 /// One row per LayerRow: parameters, nonzero, size, MACs before and after, error.
 ReportTable layersTable(const CompressionReport& report);
+/// tensor | role | type | granularity | scale | zero point | range | SQNR, one row per
+/// tensor a quantize pass wrote (per-channel scales summarized as min..max).
+ReportTable quantizedTensorsTable(const CompressionReport& report);
 /// gate | threshold | measured | result.
 ReportTable gatesTable(const CompressionReport& report);
 

@@ -19,10 +19,12 @@ std::vector<KernelEntry> normKernels();         // Norm.cpp: BatchNormalization,
 std::vector<KernelEntry> matmulKernels();       // MatMul.cpp: MatMul, Gemm, Einsum
 std::vector<KernelEntry> rnnKernels();          // Rnn.cpp: LSTM, GRU, RNN
 std::vector<KernelEntry> controlFlowKernels();  // ControlFlow.cpp: If, Loop
-std::vector<KernelEntry> quantKernels();
+std::vector<KernelEntry> quantKernels();        // Quantize.cpp: Q/DQ, QLinear*, *Integer, MatMulNBits
+std::vector<KernelEntry> quantContribKernels(); // QuantizeContrib.cpp: com.microsoft QLinearAdd/Mul, QLinear pools, QGemm
+std::vector<KernelEntry> quantizedRnnKernels(); // QuantizedRnn.cpp: com.microsoft DynamicQuantizeLSTM
 std::vector<KernelEntry> lossKernels();        // Loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 std::vector<KernelEntry> miscKernels();        // Misc.cpp: Unique, Compress, ReverseSequence, MaxUnpool, Det, ...
 std::vector<KernelEntry> signalKernels();      // Signal.cpp: DFT, STFT, windows, MelWeightMatrix
-std::vector<KernelEntry> detectionKernels();   // Detection.cpp: NonMaxSuppression, RoiAlign, GridSample        // Quantize.cpp: Q/DQ, QLinear*, *Integer, MatMulNBits
+std::vector<KernelEntry> detectionKernels();   // Detection.cpp: NonMaxSuppression, RoiAlign, GridSample
 
 }  // namespace onnxpress::runtime

@@ -1,0 +1,300 @@
+#include "onnxpress/passes/quantization/StaticQuantization.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "onnxpress/analysis/ShapeInference.h"
+#include "onnxpress/data/Dataset.h"
+#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/passes/quantization/BiasCorrection.h"
+#include "onnxpress/passes/quantization/Calibration.h"
+#include "onnxpress/passes/quantization/CrossLayerEqualization.h"
+#include "onnxpress/passes/quantization/OpsetUpgrade.h"
+#include "onnxpress/passes/quantization/QOperatorConversion.h"
+#include "onnxpress/passes/quantization/QuantizeCommon.h"
+#include "onnxpress/passes/quantization/SmoothQuant.h"
+
+namespace onnxpress::quant {
+namespace {
+
+const std::vector<std::string> kWeightedOps = {"Conv", "Gemm", "MatMul"};
+const std::vector<std::string> kRequantizingOps = {"Add", "Mul", "AveragePool", "GlobalAveragePool"};
+const std::vector<std::string> kSharedScaleOps = {"MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze"};
+const std::vector<std::string> kFoldableActivations = {"Relu", "Clip"};
+
+bool isOneOf(const std::string& op, const std::vector<std::string>& ops) {
+  return std::find(ops.begin(), ops.end(), op) != ops.end();
+}
+
+std::vector<std::string> defaultStaticOpTypes() {
+  std::vector<std::string> all;
+  for (const auto* list : {&kWeightedOps, &kRequantizingOps, &kSharedScaleOps, &kFoldableActivations})
+    all.insert(all.end(), list->begin(), list->end());
+  return all;
+}
+
+// A float tensor computed at run time (types unknown after import count as float;
+// calibration rejects a tensor that never shows up as float32).
+bool isFloatActivation(const Value* v) {
+  if (!v || isConstant(v)) return false;
+  const DataType t = elementType(v);
+  return t == DataType::Float || t == DataType::Undefined;
+}
+
+bool hasNodeReader(const Value* v) {
+  return std::any_of(v->uses().begin(), v->uses().end(), [](const Use& u) { return u.node != nullptr; });
+}
+
+// Relu, or Clip whose lower bound is the constant 0 (attribute before opset 11).
+bool clampsAtZero(const Node* n) {
+  if (fusion::isOp(n, "Relu")) return true;
+  if (!fusion::isOp(n, "Clip")) return false;
+  if (n->numInputs() == 1) return n->attribute("min") && n->floatAttr("min", -1) == 0.0f;
+  const auto lo = fusion::scalarConstant(n->input(1));
+  return lo && lo->value == 0.0;
+}
+
+// One activation tensor that gets a Q/DQ pair. Readers read `tensor`; Q reads
+// `source` (the folded activation's input when `folded` is set).
+struct Site {
+  Value* tensor = nullptr;
+  Value* source = nullptr;
+  Node* folded = nullptr;
+  Value* sharesWith = nullptr;  // pass-through output: the input tensor whose scale it reuses
+  QuantParams params;
+  float lo = 0, hi = 0;
+  Value* scale = nullptr;
+  Value* zeroPoint = nullptr;
+};
+
+class StaticQuantizer {
+ public:
+  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, PassResult& result)
+      : model_(model), graph_(model.graph()), options_(options), scope_(scope), result_(result), weights_(result) {
+    activationType_ = *quantTypeFromName(options.activationType);
+    weightType_ = *quantTypeFromName(options.weightType, options.reduceRange);
+  }
+
+  void plan();
+  Status calibrate(Dataset& data, int threads);
+  void rewrite();
+  void quantizeSubgraphWeights();
+
+ private:
+  Site* siteOf(const Value* v) {
+    auto it = sites_.find(v);
+    return it == sites_.end() ? nullptr : &it->second;
+  }
+  const Site& root(const Site& s) {
+    return s.sharesWith ? root(sites_.at(s.sharesWith)) : s;
+  }
+  void addSite(Value* tensor, Value* source = nullptr, Node* folded = nullptr) {
+    if (!isFloatActivation(tensor) || !hasNodeReader(tensor) || sites_.count(tensor)) return;
+    sites_[tensor] = Site{tensor, source ? source : tensor, folded};
+    order_.push_back(tensor);
+  }
+  void planOutput(Node* n);
+  void insertPair(Site& site);
+  void quantizeWeights(Node* n);
+  bool signedWeights() const { return weightType_.isSigned() || options_.symmetric; }
+
+  Model& model_;
+  Graph& graph_;
+  const QuantizeOptions& options_;
+  const Scope& scope_;
+  PassResult& result_;
+  WeightQuantizer weights_;
+  QuantType activationType_, weightType_;
+  std::vector<Node*> quantized_;
+  std::map<const Node*, const Value*> dataInput_;  // input 0 as planned (readers move to DQ outputs)
+  std::map<const Value*, Site> sites_;
+  std::vector<Value*> order_;
+};
+
+void StaticQuantizer::planOutput(Node* n) {
+  Value* y = n->output(0);
+  Node* activation = fusion::onlyUser(y);
+  // Folding needs an asymmetric type, so that qmin stands for 0 exactly.
+  if (activation && !options_.symmetric && scope_.contains(*activation) && clampsAtZero(activation) &&
+      !activation->output(0)->isGraphOutput()) {
+    addSite(activation->output(0), y, activation);
+    return;
+  }
+  addSite(y);
+}
+
+void StaticQuantizer::plan() {
+  auto order = graph_.topologicalOrder();
+  if (!order) return;
+  for (Node* n : *order) {
+    if (!scope_.contains(*n)) continue;
+    const bool weighted = isOneOf(n->opType(), kWeightedOps);
+    if (!weighted && !isOneOf(n->opType(), kRequantizingOps)) continue;
+    std::vector<Value*> activations;
+    for (Value* in : n->inputs())
+      if (isFloatActivation(in)) activations.push_back(in);
+    // Conv/Gemm read data from input 0; weights from activations are left alone.
+    if (activations.empty() || (weighted && n->opType() != "MatMul" && activations.front() != n->input(0))) continue;
+    quantized_.push_back(n);
+    dataInput_[n] = n->input(0);
+    for (Value* in : activations) addSite(in);
+    planOutput(n);
+  }
+  // Pass-through ops take their input's scale, so chains (MaxPool -> Reshape) share one.
+  for (Node* n : *order) {
+    if (!scope_.contains(*n) || !isOneOf(n->opType(), kSharedScaleOps) || !n->output(0)) continue;
+    Value* x = n->input(0);
+    if (!siteOf(x)) continue;
+    if (Site* existing = siteOf(n->output(0))) {
+      if (!existing->folded) existing->sharesWith = x;
+    } else if (isFloatActivation(n->output(0)) && hasNodeReader(n->output(0)) && !n->output(0)->isGraphOutput()) {
+      addSite(n->output(0));
+      sites_.at(n->output(0)).sharesWith = x;
+    }
+  }
+}
+
+Status StaticQuantizer::calibrate(Dataset& data, int threads) {
+  std::set<std::string> names;
+  for (const auto& [tensor, site] : sites_)
+    if (!site.sharesWith) names.insert(tensor->name());
+  CalibrationOptions calibration;
+  calibration.method = options_.calibMethod;
+  calibration.percentile = options_.percentile;
+  calibration.samples = options_.calibSamples;
+  calibration.threads = threads;
+  calibration.target = activationType_;
+  calibration.symmetric = options_.symmetric;
+  ASSIGN_OR_RETURN(auto ranges, calibrateRanges(model_, data, names, calibration));
+  for (auto& [tensor, site] : sites_) {
+    if (site.sharesWith) continue;
+    const TensorRange& r = ranges.at(tensor->name());
+    site.lo = r.lo;
+    site.hi = r.hi;
+    site.params = paramsForRange(r.lo, r.hi, activationType_, options_.symmetric);
+  }
+  return Status::ok();
+}
+
+void StaticQuantizer::insertPair(Site& site) {
+  const Site& owner = root(site);
+  if (!owner.scale) {  // the root's initializers, created once and reused by every sharer
+    Site& mutableOwner = sites_.at(owner.tensor);
+    mutableOwner.scale = addInitializer(graph_, owner.tensor->name() + "_scale",
+                                        Tensor::fromValues<float>(DataType::Float, {}, {owner.params.scale}));
+    mutableOwner.zeroPoint = addInitializer(graph_, owner.tensor->name() + "_zero_point",
+                                            packCodes(std::vector<int32_t>{owner.params.zeroPoint},
+                                                      activationType_.dtype, {}));
+  }
+  Node* before = site.folded ? site.folded : firstReaderIn(graph_, site.tensor);
+  Node* q = graph_.createNode("QuantizeLinear", {site.source, owner.scale, owner.zeroPoint}, 1, before);
+  q->setName(site.tensor->name() + "_QuantizeLinear");
+  Type quantizedType = site.source->type();
+  if (quantizedType.isTensor()) quantizedType.elemType = activationType_.dtype;
+  q->output()->setType(quantizedType);
+  Node* dq = makeDequantizeLinear(graph_, q->output(), owner.scale, owner.zeroPoint, -1, 0, before,
+                                  site.tensor->name() + "_DequantizeLinear");
+  copyType(site.tensor, dq->output());
+  if (site.folded) {
+    replaceValue(site.tensor, dq->output());  // the activation goes; its readers and name move to DQ
+    result_.bump("Relu/Clip folded into QuantizeLinear");
+  } else {
+    graph_.rename(dq->output(), graph_.uniqueName(site.tensor->name() + "_dequantized"));
+    std::vector<Use> uses = site.tensor->uses();
+    for (const Use& use : uses)
+      if (use.node && use.node != q) use.node->setInput(use.index, dq->output());
+  }
+  QuantizedTensorInfo info = describeTensor(site.folded ? dq->output()->name() : site.tensor->name(), "activation",
+                                            activationType_.dtype, -1, 0, std::vector<float>{owner.params.scale},
+                                            std::vector<int32_t>{owner.params.zeroPoint});
+  info.rangeMin = owner.lo;
+  info.rangeMax = owner.hi;
+  result_.quantized.push_back(std::move(info));
+  result_.bump(site.sharesWith ? "activations sharing their input's scale" : "activations quantized");
+}
+
+void StaticQuantizer::quantizeWeights(Node* n) {
+  const std::string& op = n->opType();
+  const Site* input = siteOf(dataInput_[n]);
+  if (op == "Conv" || op == "Gemm") {
+    const bool transB = op == "Gemm" && n->intAttr("transB", 0) != 0;
+    const auto rank = fusion::knownRank(n->input(1));
+    const int64_t axis = !options_.perChannel ? -1 : op == "Conv" ? 0 : transB ? 0 : 1;
+    if (op == "Gemm" && (!rank || *rank != 2)) return;
+    auto w = weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
+    const bool plainGemm = op == "Conv" || (n->floatAttr("alpha", 1) == 1 && n->floatAttr("beta", 1) == 1 &&
+                                            n->intAttr("transA", 0) == 0);
+    if (w && input && plainGemm && n->input(2)) {
+      const auto biasRank = fusion::knownRank(n->input(2));
+      if (biasRank && *biasRank == 1) weights_.quantizeBias(*n, 2, root(*input).params.scale, w->weight->scales);
+    }
+  } else if (op == "MatMul") {
+    const auto rank = fusion::knownRank(n->input(1));
+    const int64_t axis = options_.perChannel && rank && *rank == 2 ? 1 : -1;
+    weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
+    weights_.quantizeInput(*n, 0, weightType_, signedWeights(), -1, 0);
+  } else if (op == "Add" || op == "Mul") {
+    for (size_t i = 0; i < n->numInputs(); ++i)
+      weights_.quantizeInput(*n, i, activationType_, options_.symmetric, -1, 0, "constant operand");
+  }
+}
+
+void StaticQuantizer::rewrite() {
+  for (Value* tensor : order_) insertPair(sites_.at(tensor));
+  for (Node* n : quantized_) {
+    quantizeWeights(n);
+    result_.bump(n->opType() + " quantized");
+  }
+}
+
+void StaticQuantizer::quantizeSubgraphWeights() {
+  graph_.forEachGraph([&](Graph& g) {
+    if (&g == &graph_) return;
+    for (Node* n : g.nodeList()) {
+      if (!scope_.contains(*n) || !isOneOf(n->opType(), kWeightedOps)) continue;
+      if (n->opType() == "Gemm" && n->intAttr("transB", 0) != 0) {
+        weights_.quantizeInput(*n, 1, weightType_, signedWeights(), options_.perChannel ? 0 : -1, 0);
+      } else {
+        const int64_t axis = options_.perChannel ? (n->opType() == "Conv" ? 0 : 1) : -1;
+        weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
+      }
+      result_.bump("subgraph weights quantized (activations stay float)");
+    }
+  });
+}
+
+}  // namespace
+
+Expected<PassResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context) {
+  if (!context.calibrationData)
+    return usageError("static quantization needs calibration data (--calib-data DATA); random data is never used");
+  PassResult result;
+  const bool fourBit = options.weightType == "int4" || options.weightType == "uint4";
+  const int64_t needed = fourBit ? 21 : options.perChannel ? 13 : 10;
+  if (defaultOpset(model) < needed) RETURN_IF_ERROR(upgradeOpset(model, needed, result));
+  auto inferred = inferShapes(model);
+  if (!inferred) spdlog::debug("quantize: shape inference failed: {}", inferred.status().message());
+
+  ASSIGN_OR_RETURN(Scope scope, Scope::create(options, defaultStaticOpTypes()));
+  Dataset& data = *context.calibrationData;
+  if (options.equalize) equalizeCrossLayer(model, scope, result);
+  if (options.smoothQuant) RETURN_IF_ERROR(applySmoothQuant(model, data, options, scope, context.threads, result).status());
+  std::optional<Model> floatModel;
+  if (options.biasCorrection) floatModel = model.clone();
+
+  StaticQuantizer quantizer(model, options, scope, result);
+  quantizer.plan();
+  RETURN_IF_ERROR(quantizer.calibrate(data, context.threads));
+  quantizer.rewrite();
+  quantizer.quantizeSubgraphWeights();
+  if (floatModel)
+    RETURN_IF_ERROR(correctBias(*floatModel, model, data, options.calibSamples, context.threads, result).status());
+  if (options.format == "qoperator") RETURN_IF_ERROR(convertToQOperator(model, result));
+  return result;
+}
+
+}  // namespace onnxpress::quant
