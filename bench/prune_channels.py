@@ -36,6 +36,26 @@ MODEL = os.path.join(OUT, "resnet_fmnist.onnx")
 EVAL = os.path.join(ROOT, "models", "fashion_mnist", "eval.npz")
 
 
+def fit(net, x, y, opt, epochs, sched=None, label="epoch"):
+    """Minibatch (128) cross-entropy training, one line of progress per epoch on stderr."""
+    import torch
+    from torch import nn
+    start = time.time()
+    for epoch in range(epochs):
+        net.train()
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), 128):
+            idx = perm[i:i + 128]
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        print(f"{label} {epoch + 1}: loss {loss.item():.3f} ({time.time() - start:.0f} s)", file=sys.stderr)
+    net.eval()
+
+
 def train(epochs):
     import torch
     from torch import nn
@@ -78,18 +98,7 @@ def train(epochs):
     y = torch.from_numpy(labels.astype(np.int64))
     net = Net()
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    start = time.time()
-    for epoch in range(epochs):
-        net.train()
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 128):
-            idx = perm[i:i + 128]
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-        print(f"epoch {epoch + 1}: loss {loss.item():.3f} ({time.time() - start:.0f} s)", file=sys.stderr)
-    net.eval()
+    fit(net, x, y, opt, epochs)
     os.makedirs(OUT, exist_ok=True)
     torch.onnx.export(net, torch.randn(1, 1, 28, 28), MODEL, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)

@@ -5,7 +5,8 @@ Runtime's quantization tool and NNCF, on the same models, same data, same machin
     python3 -m venv bench/.venv-peers
     bench/.venv-peers/bin/pip install onnxruntime onnx numpy nncf
     bench/.venv-peers/bin/python bench/quantize_vs_peers.py [--binary build/bin/onnxpress]
-        [--models sample resnet transformer bert] [--threads 1] [--iterations 30] [--rounds 3]
+        [--models sample resnet transformer bert] [--tools ORT NNCF onnxpress] [--threads 1]
+        [--iterations 30] [--warmup 5] [--rounds 3] [--timeout 1800]
 
 Models (made on first use with Debian's torch, `--torch-python`, seeds fixed):
   sample       models/fashion_mnist/model.onnx, the bundled CNN.
@@ -39,10 +40,12 @@ quantize call alone, measured inside the child):
   NNCF         nncf.quantize on the ONNX model with defaults, subset_size = all
                calibration samples, model_type=TRANSFORMER for the two encoders.
                Telemetry off (NNCF_CI=1).
-  onnxpress    quantize --mode static --per-channel --calib-method minmax, --mode
+  onnxpress    quantize -n 0 --fidelity-samples 0 (no latency or per-layer measurement
+               in the built-in runtime, as the peers do none) --mode static --per-channel
+               --calib-method minmax, --mode
                dynamic, and for information --mode weight-only --weight-type int4
                --block-size 32 and --mode fp16. A failing tool is recorded with the
-               last line of its stderr.
+               last line of its stderr; one still running after --timeout s is killed.
 
 Measured for every output, identically: top-1 accuracy on the eval labels (ORT,
 one sample per run) or, for BERT-base, cosine similarity and SNR (dB) of each
@@ -103,6 +106,7 @@ def train_transformer(epochs, threads):
     images and export it to TRANSFORMER (opset 17). Runs under Debian's torch."""
     import torch
     from torch import nn
+    from prune_channels import fit
     from train import DEFAULT_DATA_DIR, load_split, normalize
 
     class EncoderLayer(nn.Module):
@@ -147,19 +151,7 @@ def train_transformer(epochs, threads):
     steps = epochs * math.ceil(len(x) / 128)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
-    start = time.time()
-    for epoch in range(epochs):
-        net.train()
-        perm = torch.randperm(len(x))
-        for i in range(0, len(x), 128):
-            idx = perm[i:i + 128]
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-            sched.step()
-        print(f"transformer epoch {epoch + 1}: loss {loss.item():.3f} ({time.time() - start:.0f} s)", file=sys.stderr)
-    net.eval()
+    fit(net, x, y, opt, epochs, sched, label="transformer epoch")
     test_images, test_labels = load_split(DEFAULT_DATA_DIR, "t10k")
     with torch.no_grad():
         pred = net(torch.from_numpy(normalize(test_images)[:, 0])).argmax(1).numpy()
@@ -171,13 +163,14 @@ def train_transformer(epochs, threads):
 
 
 def make_models(args):
-    """Create the missing torch-made models (run under --torch-python)."""
-    if not os.path.exists(RESNET):
+    """Create the selected torch-made models that are missing (run under --torch-python)."""
+    wanted = set(args.models or [m[0] for m in MODELS])
+    if "resnet" in wanted and not os.path.exists(RESNET):
         from prune_channels import train
         train(2)
-    if not os.path.exists(TRANSFORMER):
+    if "transformer" in wanted and not os.path.exists(TRANSFORMER):
         train_transformer(args.transformer_epochs, args.torch_threads)
-    if not os.path.exists(BERT):  # also rewrites models/parity/*.onnx, identically (fixed seed)
+    if "bert" in wanted and not os.path.exists(BERT):  # also rewrites models/parity/*.onnx, identically (fixed seed)
         subprocess.run([sys.executable, os.path.join(ROOT, "models", "parity", "make_models.py"), "--bench"],
                        check=True)
 
@@ -259,7 +252,10 @@ def tool_commands(binary, model, calib, transformer):
             ["--transformer"] if transformer else [])
 
     def ours(*options):
-        return lambda out: [binary, "-q", "quantize", model, "-o", out, *options]
+        # -n 0 --fidelity-samples 0: no latency runs or per-layer comparison in the built-in
+        # runtime, so the tool does what the peers do (quantize and write); the file sizes
+        # and parameter counts of its report are still computed.
+        return lambda out: [binary, "-q", "quantize", model, "-o", out, "-n", "0", "--fidelity-samples", "0", *options]
 
     return {
         "ORT static": peer("ort-static"),
@@ -328,21 +324,22 @@ def cpu_flags():
     return sorted(flags & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"})
 
 
-def quantize_one(command, out_dir, scoring, ref, eval_feeds, labels, threads):
-    """Run one tool in a child process and score its output."""
+def quantize_one(command, out_dir, scoring, ref, eval_feeds, labels, args):
+    """Run one tool in a child process (killed after --timeout seconds) and score its output."""
     from simplify_vs_peers import timed
-    run, wall, rss = timed(command)
+    run, wall, rss = timed(["timeout", "-k", "10", str(args.timeout)] + command)
     out = os.path.join(out_dir, "out.onnx")
     if run.returncode != 0 or not os.path.exists(out):
         lines = (run.stderr.strip() or run.stdout.strip()).splitlines() or [f"exit code {run.returncode}"]
-        return {"error": lines[-1][:200], "exit_code": run.returncode, "seconds": wall, "peak_rss_mib": rss}
+        error = f"timed out after {args.timeout} s" if run.returncode in (124, 137) else lines[-1][:200]
+        return {"error": error, "exit_code": run.returncode, "seconds": wall, "peak_rss_mib": rss}
     row = {"bytes": tree_bytes(out_dir), "seconds": wall, "peak_rss_mib": rss, "path": out}
     try:
         row["call_seconds"] = json.loads(run.stdout.strip().splitlines()[-1])["seconds"]
     except (ValueError, IndexError, KeyError, TypeError):
         pass
     try:
-        outputs = run_all(out, eval_feeds, threads)
+        outputs = run_all(out, eval_feeds, args.threads)
     except Exception as e:  # noqa: BLE001 - an output ORT cannot run is a result too
         return {**row, "error": "ORT rejects output: " + str(e).strip().splitlines()[0][:160]}
     if scoring == "accuracy":
@@ -387,7 +384,7 @@ def bench_model(spec, args):
                 record["tools"][name] = {"error": "nncf is not installed in " + sys.executable}
                 continue
             row = quantize_one(command(os.path.join(out_dir, "out.onnx")), out_dir, scoring, reference, eval_feeds,
-                               labels, args.threads)
+                               labels, args)
             record["tools"][name] = row
             print(f"  {name}: " + (row.get("error") or f"{row['seconds']:.1f} s"), file=sys.stderr, flush=True)
             if "error" not in row:
@@ -456,6 +453,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds before a quantizing tool is killed")
     ap.add_argument("--torch-python", default="/usr/bin/python3", help="Python with torch, to make missing models")
     ap.add_argument("--transformer-epochs", type=int, default=5)
     ap.add_argument("--torch-threads", type=int, default=1)
@@ -471,8 +469,9 @@ def main():
         return
     selected = [m for m in MODELS if not args.models or m[0] in args.models]
     if any(not os.path.exists(m[2]) for m in selected):
-        subprocess.run([args.torch_python, os.path.abspath(__file__), "--make-models", "--transformer-epochs",
-                        str(args.transformer_epochs), "--torch-threads", str(args.torch_threads)], check=True)
+        subprocess.run([args.torch_python, os.path.abspath(__file__), "--make-models", "--models",
+                        *[m[0] for m in selected], "--transformer-epochs", str(args.transformer_epochs),
+                        "--torch-threads", str(args.torch_threads)], check=True)
     make_data()
     os.environ["NNCF_CI"] = "1"  # NNCF: no telemetry from the child processes
     results = {"versions": versions(), "cpu_flags": cpu_flags(),

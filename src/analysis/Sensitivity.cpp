@@ -4,9 +4,12 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <string_view>
 #include <thread>
 
 #include "onnxpress/analysis/Evaluate.h"
@@ -16,12 +19,18 @@
 #include "onnxpress/passes/PassUtil.h"
 #include "onnxpress/passes/pruning/Prune.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
+#include "onnxpress/passes/quantization/OpsetUpgrade.h"
+#include "onnxpress/passes/quantization/Quantize.h"
+#include "onnxpress/passes/quantization/QuantizeCommon.h"
 #include "onnxpress/runtime/Executor.h"
 
 namespace onnxpress {
 namespace {
 
 using runtime::TensorData;
+
+constexpr std::string_view kPrune = "prune", kQuantize = "quantize";
+constexpr int64_t kBlockedDequantizeOpset = 21;  // DequantizeLinear with block_size
 
 struct Score {
   double top1 = 0;
@@ -76,7 +85,8 @@ class Samples {
         continue;
       }
       if (outputs.size() != reference_[i].size())
-        return internalError("the pruned model has {} outputs, the original {}", outputs.size(), reference_[i].size());
+        return internalError("the compressed model has {} outputs, the original {}", outputs.size(),
+                             reference_[i].size());
       for (size_t o = 0; o < outputs.size(); ++o) RETURN_IF_ERROR(fidelity.add(reference_[i][o], outputs[o]));
       fidelity.countSample();
     }
@@ -103,25 +113,35 @@ class Samples {
   double baselineTop1_ = 0;
 };
 
+// A layer to measure and the node it stands for.
+struct Layer {
+  LayerSensitivity sensitivity;
+  std::string nodeName;     // "" when the node is unnamed
+  bool uniqueName = false;  // nodeName is non-empty and no other node has it
+};
+
 // The layers prune would touch, named as its per-layer option accepts them.
-Expected<std::vector<LayerSensitivity>> prunableLayers(const Model& model) {
+Expected<std::vector<Layer>> prunableLayers(const Model& model) {
   Model probe = model.clone();
   ASSIGN_OR_RETURN(std::vector<PruneTarget> targets, selectPruneTargets(probe, PruneOptions{}));
   std::map<std::string, int> nodeNames;
   probe.graph().forEachGraph([&](Graph& g) {
     for (Node* n : g.nodes()) ++nodeNames[n->name()];
   });
-  std::vector<LayerSensitivity> layers;
+  std::vector<Layer> layers;
   for (const PruneTarget& target : targets) {
     const Node* node = target.node;
     const Value* weight = node->input(target.weightIndex);
-    LayerSensitivity layer;
-    layer.name = !node->name().empty() && nodeNames[node->name()] == 1 ? node->name() : weight->name();
-    layer.opType = node->opType();
+    Layer layer;
+    layer.nodeName = node->name();
+    layer.uniqueName = !node->name().empty() && nodeNames[node->name()] == 1;
+    layer.sensitivity.name = layer.uniqueName ? node->name() : weight->name();
+    layer.sensitivity.opType = node->opType();
     std::optional<std::vector<int64_t>> dims = staticShape(weight);
-    layer.params = dims ? elementCount(*dims) : 0;
-    const bool seen = std::any_of(layers.begin(), layers.end(),
-                                  [&](const LayerSensitivity& l) { return l.name == layer.name; });
+    layer.sensitivity.params = dims ? elementCount(*dims) : 0;
+    const bool seen = std::any_of(layers.begin(), layers.end(), [&](const Layer& l) {
+      return l.sensitivity.name == layer.sensitivity.name;
+    });
     if (!seen) layers.push_back(std::move(layer));  // a weight shared by unnamed nodes counts once
   }
   return layers;
@@ -154,23 +174,168 @@ Expected<std::vector<double>> checkedLevels(const SensitivityOptions& options) {
   return levels;
 }
 
-// Prunes a copy of `model` with `layer` at `level` and everything else at 0, and scores it.
-Expected<SensitivityPoint> measure(const Model& model, const Samples& samples, const SensitivityOptions& options,
-                                   const std::string& layer, double level, int threads) {
-  Model candidate = model.clone();
-  PruneOptions prune;
-  prune.granularity = options.granularity;
-  prune.nm = options.nm;
-  prune.sparsity = 0;
-  prune.perLayer = {fmt::format("{}={}", layer, level)};
-  PrunePass pass(prune);
-  PassContext context;
-  context.threads = threads;
-  ASSIGN_OR_RETURN(PassResult pruned, pass.run(candidate, context));
+// The technique's levels and labels (and prune's granularity) into `result`.
+Status setLevels(const SensitivityOptions& options, SensitivityResult& result) {
+  result.technique = options.technique;
+  if (options.technique == kQuantize) {
+    for (const QuantizeSensitivityLevel& level : kQuantizeSensitivityLevels) {
+      result.levels.push_back(level.level);
+      result.labels.emplace_back(level.label);
+    }
+    return Status::ok();
+  }
+  if (options.technique != kPrune)
+    return usageError("sensitivity: unknown technique '{}' (prune or quantize)", options.technique);
+  ASSIGN_OR_RETURN(result.levels, checkedLevels(options));
+  for (double level : result.levels) result.labels.push_back(fmt::format("{:g}", level));
+  result.granularity = options.granularity;
+  return Status::ok();
+}
+
+// Compresses `candidate`, a copy of the base model, for one (layer, level); false when
+// the pass left it as it was.
+using Compress = std::function<Expected<bool>(Model& candidate, size_t layer, size_t level, int threads)>;
+
+// Prune: that layer at the level, every other layer at 0.
+Compress pruneLayerAlone(const SensitivityOptions& options, const SensitivityResult& result) {
+  return [&options, &result](Model& candidate, size_t layer, size_t level, int threads) -> Expected<bool> {
+    PruneOptions prune;
+    prune.granularity = options.granularity;
+    prune.nm = options.nm;
+    prune.sparsity = 0;
+    prune.perLayer = {fmt::format("{}={}", result.layers[layer].name, result.levels[level])};
+    PrunePass pass(prune);
+    PassContext context;
+    context.threads = threads;
+    ASSIGN_OR_RETURN(PassResult pruned, pass.run(candidate, context));
+    return pruned.changed;
+  };
+}
+
+std::string escapeRegex(std::string_view text) {
+  constexpr std::string_view kSpecial = "\\^$.|?*+()[]{}";
+  std::string escaped;
+  for (char c : text) {
+    if (kSpecial.find(c) != std::string_view::npos) escaped += '\\';
+    escaped += c;
+  }
+  return escaped;
+}
+
+// Weight-only options under which the quantize pass takes the node named `nodeName`
+// (of `opType`) and no other: Scope matches exclude-nodes against every non-empty name.
+QuantizeOptions weightOnlyAlone(const std::string& nodeName, const std::string& opType,
+                                const QuantizeSensitivityLevel& level) {
+  QuantizeOptions options;
+  options.mode = "weight-only";
+  options.weightType = level.weightType;
+  options.blockSize = level.blockSize;
+  options.opTypes = {opType};
+  options.excludeNodes = "^(?!" + escapeRegex(nodeName) + "$)";
+  return options;
+}
+
+// Why weight-only quantization cannot take `layer` alone; "" when it can.
+std::string whyNotQuantizableAlone(const Layer& layer) {
+  const std::string& op = layer.sensitivity.opType;
+  if (op != "MatMul" && op != "Gemm") return fmt::format("weight-only quantization covers MatMul and Gemm, not {}", op);
+  if (layer.nodeName.empty()) return "unnamed node (exclude-nodes cannot single it out)";
+  if (!layer.uniqueName)
+    return fmt::format("node name '{}' is not unique (exclude-nodes cannot single it out)", layer.nodeName);
+  return "";
+}
+
+// Names every unnamed node, so that exclude-nodes leaves it out (Scope never excludes
+// an empty name).
+void nameUnnamedNodes(Model& model) {
+  std::set<std::string> names;
+  model.graph().forEachGraph([&](Graph& g) {
+    for (Node* n : g.nodes()) names.insert(n->name());
+  });
+  int64_t next = 0;
+  model.graph().forEachGraph([&](Graph& g) {
+    for (Node* n : g.nodes()) {
+      if (!n->name().empty()) continue;
+      std::string name;
+      do {
+        name = fmt::format("onnxpress_sensitivity_unnamed_{}", next++);
+      } while (names.count(name) != 0);
+      n->setName(name);
+      names.insert(name);
+    }
+  });
+}
+
+// How many nodes of `model` the quantize pass would take in under `options`.
+Expected<int64_t> nodesInScope(const Model& model, const QuantizeOptions& options) {
+  ASSIGN_OR_RETURN(quant::Scope scope, quant::Scope::create(options, {}));
+  int64_t count = 0;
+  model.graph().forEachGraph([&](const Graph& g) {
+    for (const Node* n : g.nodes()) count += scope.contains(*n) ? 1 : 0;
+  });
+  return count;
+}
+
+// Quantize: sets `error` on the layers weight-only quantization cannot take alone, and
+// returns the model the candidates are copied from: `model` upgraded to opset 21 once
+// (so that no candidate upgrades it again) with every node named.
+Expected<Model> prepareQuantize(const Model& model, const std::vector<Layer>& layers,
+                                std::vector<LayerSensitivity>& measured) {
+  for (size_t i = 0; i < layers.size(); ++i) measured[i].error = whyNotQuantizableAlone(layers[i]);
+  if (std::none_of(measured.begin(), measured.end(), [](const LayerSensitivity& l) { return l.error.empty(); }))
+    return invalidInput("the model has no layer weight-only quantization can take alone ({}: {})",
+                        measured.front().name, measured.front().error);
+  RETURN_IF_ERROR(quant::requireUnquantized(model, "weight-only"));
+  Model base = model.clone();
+  PassResult upgrade;
+  RETURN_IF_ERROR(quant::upgradeOpset(base, kBlockedDequantizeOpset, upgrade)
+                      .withContext("sensitivity: weight-only blocked DequantizeLinear needs ai.onnx opset 21"));
+  nameUnnamedNodes(base);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!measured[i].error.empty()) continue;
+    const QuantizeOptions options =
+        weightOnlyAlone(layers[i].nodeName, measured[i].opType, kQuantizeSensitivityLevels[0]);
+    ASSIGN_OR_RETURN(int64_t nodes, nodesInScope(base, options));
+    if (nodes != 1) measured[i].error = fmt::format("exclude-nodes takes in {} nodes instead of one", nodes);
+  }
+  return base;
+}
+
+// Whether the quantize pass, by its statistics, quantized exactly one node of `opType`.
+Expected<bool> quantizedOneNode(const PassResult& pass, const std::string& opType) {
+  constexpr std::string_view kSkipped = "skipped: ";
+  int64_t quantized = 0;
+  std::string skipped;
+  for (const auto& [statistic, count] : pass.statistics) {
+    if (statistic == opType) quantized = count;
+    if (statistic.rfind(kSkipped, 0) == 0) skipped += (skipped.empty() ? "" : "; ") + statistic.substr(kSkipped.size());
+  }
+  if (quantized == 1) return true;
+  if (quantized == 0)
+    return invalidInput("weight-only quantization left it float: {}", skipped.empty() ? "no reason given" : skipped);
+  return internalError("weight-only quantization took {} nodes instead of one", quantized);
+}
+
+// Quantize: that layer's weight alone, weight-only at the level's type and block size.
+Compress quantizeLayerAlone(const std::vector<Layer>& layers) {
+  return [&layers](Model& candidate, size_t layer, size_t level, int threads) -> Expected<bool> {
+    const Layer& l = layers[layer];
+    QuantizePass pass(weightOnlyAlone(l.nodeName, l.sensitivity.opType, kQuantizeSensitivityLevels[level]));
+    PassContext context;
+    context.threads = threads;
+    ASSIGN_OR_RETURN(PassResult quantized, pass.run(candidate, context));
+    return quantizedOneNode(quantized, l.sensitivity.opType);
+  };
+}
+
+// Compresses a copy of `base` for (layer, level) and scores it.
+Expected<SensitivityPoint> measure(const Model& base, const Samples& samples, const Compress& compress, size_t layer,
+                                   size_t level, int threads) {
+  Model candidate = base.clone();
+  ASSIGN_OR_RETURN(bool changed, compress(candidate, layer, level, threads));
   SensitivityPoint point;
-  point.level = level;
-  point.changed = pruned.changed;
-  if (!pruned.changed) {
+  point.changed = changed;
+  if (!changed) {
     point.top1 = samples.baselineTop1();
     return point;
   }
@@ -199,16 +364,25 @@ void summarize(LayerSensitivity& layer) {
 Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data, const SensitivityOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SensitivityResult result;
-  ASSIGN_OR_RETURN(result.levels, checkedLevels(options));
-  result.granularity = options.granularity;
+  RETURN_IF_ERROR(setLevels(options, result));
   RETURN_IF_ERROR(data.validateFor(model.graph()));
-  ASSIGN_OR_RETURN(result.layers, prunableLayers(model));
-  if (result.layers.empty())
-    return invalidInput("the model has no layer to prune (Conv, Gemm or MatMul with a constant weight)");
+  ASSIGN_OR_RETURN(std::vector<Layer> layers, prunableLayers(model));
+  if (layers.empty())
+    return invalidInput("the model has no layer to {} (Conv, Gemm or MatMul with a constant weight)",
+                        options.technique);
+  for (const Layer& layer : layers) result.layers.push_back(layer.sensitivity);
+  const bool quantize = options.technique == kQuantize;
+  std::optional<Model> quantizeBase;  // the candidates' source for quantize; the original for prune
+  if (quantize) {
+    ASSIGN_OR_RETURN(Model upgraded, prepareQuantize(model, layers, result.layers));
+    quantizeBase.emplace(std::move(upgraded));
+  }
+  const Model& base = quantizeBase ? *quantizeBase : model;
+  const Compress compress = quantize ? quantizeLayerAlone(layers) : pruneLayerAlone(options, result);
 
   const int cores =
       options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ASSIGN_OR_RETURN(Samples samples, Samples::load(model, data, options.samples, cores));
+  ASSIGN_OR_RETURN(Samples samples, Samples::load(model, data, options.samples, cores));  // the original's outputs
   result.accuracy = samples.accuracy();
   result.samples = samples.size();
   result.baselineTop1 = samples.baselineTop1();
@@ -218,7 +392,7 @@ Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data
     (void)inferShapes(warm);
   }
 
-  // One job per (layer, level); each worker prunes and scores one candidate at a time.
+  // One job per (layer, level); each worker compresses and scores one candidate at a time.
   const size_t levels = result.levels.size(), jobs = result.layers.size() * levels;
   const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(cores), jobs));
   const int threadsPerJob = std::max(1, cores / workers);
@@ -226,6 +400,7 @@ Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data
   using Curve = std::vector<std::optional<SensitivityPoint>>;
   std::vector<Curve> points(result.layers.size(), Curve(levels));
   std::vector<std::atomic<bool>> failed(result.layers.size());
+  for (size_t i = 0; i < result.layers.size(); ++i) failed[i] = !result.layers[i].error.empty();
   std::atomic<size_t> next{0};
   std::mutex mutex;
   auto work = [&] {
@@ -234,15 +409,16 @@ Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data
       std::optional<Expected<SensitivityPoint>> point;
       if (!failed[layer]) {
         try {
-          point.emplace(
-              measure(model, samples, options, result.layers[layer].name, result.levels[level], threadsPerJob));
+          point.emplace(measure(base, samples, compress, layer, level, threadsPerJob));
         } catch (const std::exception& e) {
           point.emplace(internalError("{}", e.what()));
         }
       }
       std::lock_guard<std::mutex> lock(mutex);
       if (point && point->hasValue()) {
-        points[layer][level] = point->value();
+        SensitivityPoint& p = points[layer][level].emplace(point->value());
+        p.level = result.levels[level];
+        p.label = result.labels[level];
       } else if (point && !failed[layer].exchange(true)) {
         result.layers[layer].error = point->status().message();
       }
@@ -274,9 +450,10 @@ Expected<SensitivityResult> analyzeSensitivity(const Model& model, Dataset& data
 }
 
 Expected<int64_t> sensitivitySteps(const Model& model, const SensitivityOptions& options) {
-  ASSIGN_OR_RETURN(std::vector<double> levels, checkedLevels(options));
-  ASSIGN_OR_RETURN(std::vector<LayerSensitivity> layers, prunableLayers(model));
-  return static_cast<int64_t>(levels.size() * layers.size());
+  SensitivityResult plan;
+  RETURN_IF_ERROR(setLevels(options, plan));
+  ASSIGN_OR_RETURN(std::vector<Layer> layers, prunableLayers(model));
+  return static_cast<int64_t>(plan.levels.size() * layers.size());
 }
 
 std::vector<std::string> choosePerLayer(const SensitivityResult& result, double maxDrop) {
@@ -295,6 +472,8 @@ std::vector<std::string> choosePerLayer(const SensitivityResult& result, double 
 Expected<std::vector<std::string>> chooseSparsityPerLayer(const Model& model, Dataset& data, double maxDrop,
                                                           const SensitivityOptions& options) {
   if (!(maxDrop >= 0)) return usageError("--max-drop {} must be a non-negative number", maxDrop);
+  if (options.technique != kPrune)
+    return usageError("per-layer sparsities come from technique prune, not '{}'", options.technique);
   ASSIGN_OR_RETURN(SensitivityResult result, analyzeSensitivity(model, data, options));
   return choosePerLayer(result, maxDrop);
 }

@@ -66,7 +66,7 @@ Expected<MeasuredModel> measureModel(const Model& model, const std::string& path
   f.nonzeroParameters = summary.nonzeroParameterCount;
   f.parameterBytes = summary.parameterBytes;
   f.nodes = summary.nodeCount + summary.subgraphNodeCount;
-  if (options.feed) {
+  if (options.feed && options.iterations > 0) {  // iterations 0: latency not asked for
     ProfileOptions profileOptions;
     profileOptions.iterations = options.iterations;
     profileOptions.threads = options.threads;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <limits>
 #include <thread>
+#include <unordered_map>
 
 #include "HalfPrecisionFallback.h"  // fp16/bf16 hook
 
@@ -99,6 +100,7 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
                         unsupported.size() > 1 ? fmt::format(" (and {} more unsupported nodes)", unsupported.size() - 1)
                                                : std::string());
 
+  RETURN_IF_ERROR(ex->precomputeWeightDequantization());
   ex->planActivationFusion();
 
   // Release plan: a value dies after the last node that reads it, directly or from a subgraph.
@@ -268,11 +270,42 @@ Expected<std::vector<TensorData>> Executor::runSubgraph(const std::vector<Tensor
   return execute(frame, observer);
 }
 
+Status Executor::precomputeWeightDequantization() {
+  precomputed_.assign(order_.size(), 0);
+  std::unordered_map<size_t, const TensorData*> constantAt;
+  for (const auto& [s, value] : constants_) constantAt[s] = &value;
+  std::vector<std::pair<size_t, TensorData>> added;
+  for (size_t i = 0; i < order_.size(); ++i) {
+    const Node& node = *order_[i];
+    if (node.opType() != "DequantizeLinear" || node.numOutputs() != 1 || !node.output(0)) continue;
+    KernelContext ctx{node, {}, {}};
+    ctx.threads = threads_;
+    bool constant = true;
+    for (Value* v : node.inputs()) {
+      auto slotIt = v ? slotOf_.find(v) : slotOf_.end();
+      auto it = slotIt != slotOf_.end() ? constantAt.find(slotIt->second) : constantAt.end();
+      if (v && it == constantAt.end()) constant = false;
+      ctx.inputs.push_back(v && it != constantAt.end() ? it->second : nullptr);
+    }
+    if (!constant) continue;
+    ctx.outputs.resize(1);
+    RETURN_IF_ERROR(kernels_[i](ctx).withContext(fmt::format("node {}", node.describe())));
+    added.emplace_back(slotOf_.at(node.output(0)), std::move(ctx.outputs[0]));
+    precomputed_[i] = 1;
+  }
+  for (auto& entry : added) constants_.push_back(std::move(entry));  // not earlier: constantAt points into constants_
+  return Status::ok();
+}
+
 Expected<std::vector<TensorData>> Executor::execute(Frame& frame, const TensorObserver& observer) const {
   const bool fuse = !observer && !options_.keepIntermediates;
   std::vector<char> appliedByProducer(order_.size(), 0);
   for (size_t i = 0; i < order_.size(); ++i) {
     const Node& node = *order_[i];
+    if (precomputed_[i]) {  // its output is among the constants
+      for (size_t s : releaseAfter_[i]) frame.slots_[s] = TensorData();
+      continue;
+    }
     if (appliedByProducer[i]) {  // its producer already applied it in place
       const TensorData* in = frame.lookup(node.input(0));
       frame.slots_[slotOf_.at(node.output(0))] = *in;

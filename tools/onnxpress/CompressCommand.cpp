@@ -175,6 +175,8 @@ Expected<double> parseFractionOrPercent(const std::string& flag, const std::stri
 Status runCompression(const CompressArgs& args, Recipe recipe) {
   RETURN_IF_ERROR(applyCommandLine(args, recipe));
   RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
+  if (args.iterations == 0 && (recipe.gates.minSpeedup || args.ort))
+    return usageError("{} needs latency: -n/--iterations must be at least 1", args.ort ? "--ort" : "--min-speedup");
   ASSIGN_OR_RETURN(PassManager pipeline, PassManager::fromElements(recipe.pipeline));  // option errors first
   if (const auto needy = pipeline.passesNeedingCalibrationData(); !needy.empty() && recipe.calibrationData.empty())
     return usageError("pass '{}' needs calibration data: give --calib-data DATA (random data is never used)",
@@ -206,7 +208,7 @@ Status runCompression(const CompressArgs& args, Recipe recipe) {
   ASSIGN_OR_RETURN(MeasuredModel before, measureModel(model, args.model, measure));
   const Model original = model.clone();
   std::optional<FidelityProbe> probe;
-  if (evalData) {
+  if (evalData && args.fidelitySamples > 0) {
     ASSIGN_OR_RETURN(probe, FidelityProbe::create(model, *evalData, args.fidelitySamples, args.threads));
   }
 
@@ -238,7 +240,8 @@ Status runCompression(const CompressArgs& args, Recipe recipe) {
     ASSIGN_OR_RETURN(report.quality, measureQuality(original, model, *evalData, args));
   }
   // Per-layer error on the evaluation data, else on the calibration data (quantization's SQNR).
-  if (Dataset* layerData = evalData ? &*evalData : calibData ? &*calibData : nullptr) {
+  Dataset* layerData = evalData ? &*evalData : calibData ? &*calibData : nullptr;
+  if (layerData && args.fidelitySamples > 0) {
     CompareOptions compare;
     compare.samples = std::min<int64_t>(args.fidelitySamples, layerData->size());
     compare.perLayer = true;
@@ -279,11 +282,13 @@ void addCompressionOptions(CLI::App* cmd, CompressArgs& args) {
   cmd->add_option("--min-speedup", args.minSpeedup,
                   "gate: median latency before/after in the built-in runtime must reach this ratio");
   cmd->add_option("--save-recipe", args.saveRecipe, "write the run as a recipe (.yaml or .json), defaults expanded");
-  cmd->add_option("--fidelity-samples", args.fidelitySamples, "samples of --eval-data for per-pass and per-layer fidelity")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--fidelity-samples", args.fidelitySamples,
+                  "samples for per-pass and per-layer fidelity (--eval-data, else --calib-data); 0: not measured")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--eval-samples", args.evalSamples, "samples of --eval-data for accuracy (0: all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-n,--iterations", args.iterations, "timed runs per model for latency")->check(CLI::PositiveNumber);
+  cmd->add_option("-n,--iterations", args.iterations, "timed runs per model for latency (0: latency not measured)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--threads", args.threads, "threads for the built-in runtime (0: all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--ort", args.ort,

@@ -9,6 +9,7 @@
 // options (one options struct, include/onnxpress/passes/quantization/Quantize.h) and
 // the run, measurements, reports and gates are compress's. Without --eval-data the
 // per-layer SQNR is measured on the calibration data.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
@@ -16,6 +17,7 @@
 #include "Commands.h"
 #include "CompressRun.h"
 #include "onnxpress/pass/PassOptions.h"
+#include "onnxpress/passes/quantization/OpsetUpgrade.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::cli {
@@ -116,15 +118,13 @@ void addQuantizeCommand(CLI::App& app, Action& action) {
                 "quantize the graph as it is; by default `simplify` runs first (folds BatchNormalization and "
                 "constants, fuses patterns) as ONNX Runtime's quant_pre_process does");
   addCompressionOptions(cmd, args->compress);
-  cmd->footer(
-      "int4/uint4 weights and blocked DequantizeLinear need ai.onnx opset 21 (IR 10). A model below it is\n"
-      "UPGRADED: below opset 17 with onnx's version converter to 17, then by a checked bump to 21 that moves\n"
-      "Reduce* axes attributes to inputs; a model with an op whose meaning changed (GroupNormalization) is\n"
-      "refused with the node named. --per-channel upgrades below opset 13 the same way.\n"
+  cmd->footer(fmt::format(
+      "Opset: {}\n--per-channel (opset 13) and dynamic mode (opset 11) upgrade lower opsets the same way.\n"
       "A model that is already quantized is refused. Without --eval-data, per-layer SQNR is measured on\n"
       "--calib-data.\n"
       "Exit codes: 0 ok, 1 usage, 2 invalid model or data, 3 internal error, 4 a gate was not met\n"
-      "(OUT and the reports are written first, so CI can keep them).");
+      "(OUT and the reports are written first, so CI can keep them).",
+      quant::kOpsetUpgradePolicy));
   cmd->callback([&action, args] { action = [args] { return runQuantize(*args); }; });
 }
 

@@ -1,6 +1,7 @@
-// onnxpress sensitivity MODEL --data DATA --technique prune [--levels 0.1,0.3,0.5,0.7,0.9]
+// onnxpress sensitivity MODEL --data DATA --technique prune|quantize [--levels 0.1,0.3,0.5,0.7,0.9]
 //                             [--granularity unstructured|n:m|channel|neuron] [--n-m N:M] [--samples N]
 //                             [--top K] [--threads N] [--json]
+// --levels, --granularity and --n-m belong to prune; quantize's levels are fixed (int8, int4).
 #include <iostream>
 
 #include "Commands.h"
@@ -18,9 +19,8 @@ struct SensitivityArgs {
   size_t top = 10;
   int threads = 0;
   bool json = false;
+  std::vector<std::string> pruneOptionsGiven;  // --levels, --granularity, --n-m when on the command line
 };
-
-std::string levelText(double level) { return fmt::format("{:g}", level); }
 
 // A curve point as the table shows it: top-1 in percent, or SNR in dB.
 std::string pointText(const SensitivityResult& r, const SensitivityPoint& p) {
@@ -31,9 +31,9 @@ std::string pointText(const SensitivityResult& r, const SensitivityPoint& p) {
 std::string dropText(const SensitivityResult& r, const LayerSensitivity& l) {
   const SensitivityPoint& last = l.points.back();
   if (r.accuracy)
-    return fmt::format("{:+.2f} points at {}", -100 * last.drop, levelText(last.level));
+    return fmt::format("{:+.2f} points at {}", -100 * last.drop, last.label);
   const std::string snr = last.snrDb >= 999 ? std::string("inf") : fmt::format("{:.1f} dB", last.snrDb);
-  return fmt::format("1 - cosine {:.3g} (SNR {}) at {}", last.drop, snr, levelText(last.level));
+  return fmt::format("1 - cosine {:.3g} (SNR {}) at {}", last.drop, snr, last.label);
 }
 
 nlohmann::json resultJson(const SensitivityArgs& args, const SensitivityResult& r) {
@@ -45,6 +45,7 @@ nlohmann::json resultJson(const SensitivityArgs& args, const SensitivityResult& 
     nlohmann::json points = nlohmann::json::array();
     for (const SensitivityPoint& p : l.points)
       points.push_back({{"level", p.level},
+                        {"label", p.label},
                         {"top1", r.accuracy ? nlohmann::json(p.top1) : nlohmann::json(nullptr)},
                         {"snr_db", r.accuracy ? nlohmann::json(nullptr) : nlohmann::json(p.snrDb)},
                         {"cosine", r.accuracy ? nlohmann::json(nullptr) : nlohmann::json(p.cosine)},
@@ -66,7 +67,8 @@ nlohmann::json resultJson(const SensitivityArgs& args, const SensitivityResult& 
                                        : nlohmann::json{{"snr_db", 999}, {"cosine", 1.0}};
   return {{"schema", "onnxpress.sensitivity"}, {"schema_version", 1},
           {"model", args.model},               {"data", args.data},
-          {"technique", args.technique},       {"granularity", r.granularity},
+          {"technique", args.technique},
+          {"granularity", r.granularity.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.granularity)},
           {"metric", r.accuracy ? "top1" : "fidelity"},
           {"samples", r.samples},              {"levels", r.levels},
           {"baseline", baseline},              {"layers", layers},
@@ -82,11 +84,22 @@ std::string resultText(const SensitivityArgs& args, const SensitivityResult& r) 
   else
     out += fmt::format("data         {} ({} samples, no labels: fidelity against the original model)\n", args.data,
                        r.samples);
-  out += fmt::format("technique    prune, granularity {}, one layer at a time\n\n", r.granularity);
-  out += r.accuracy ? "top-1 accuracy (%) with only that layer pruned to each level:\n"
-                    : "SNR (dB) of the outputs against the original with only that layer pruned to each level:\n";
+  const bool quantize = r.technique == "quantize";
+  if (quantize) {
+    std::string levels;
+    for (const QuantizeSensitivityLevel& l : kQuantizeSensitivityLevels)
+      levels += fmt::format("{}{} in blocks of {}", levels.empty() ? "" : ", ", l.label, l.blockSize);
+    out += fmt::format("technique    quantize, weight-only ({}), one layer at a time\n\n", levels);
+  } else {
+    out += fmt::format("technique    prune, granularity {}, one layer at a time\n\n", r.granularity);
+  }
+  const std::string what = quantize ? "quantized" : "pruned";
+  out += r.accuracy ? fmt::format("top-1 accuracy (%) with only that layer {} to each level:\n", what)
+                    : fmt::format("SNR (dB) of the outputs against the original with only that layer {} to each "
+                                  "level:\n",
+                                  what);
   std::vector<std::string> header = {"layer", "op", "params"};
-  for (double level : r.levels) header.push_back(levelText(level));
+  for (const std::string& label : r.labels) header.push_back(label);
   TextTable table(header);
   for (const LayerSensitivity& l : r.layers) {
     std::vector<std::string> row = {l.name, l.opType, withThousands(l.params)};
@@ -100,7 +113,7 @@ std::string resultText(const SensitivityArgs& args, const SensitivityResult& r) 
   if (!r.ranking.empty()) {
     const size_t shown = std::min(args.top, r.ranking.size());
     out += fmt::format("\nmost sensitive layers (largest drop at {}, then area under the drop curve):\n",
-                       levelText(r.levels.back()));
+                       r.labels.back());
     TextTable ranking({"#", "layer", "drop"});
     for (size_t i = 0; i < shown; ++i) {
       const LayerSensitivity& l = r.layers[r.ranking[i]];
@@ -115,11 +128,12 @@ std::string resultText(const SensitivityArgs& args, const SensitivityResult& r) 
 }
 
 Status runSensitivity(const SensitivityArgs& args) {
-  if (args.technique == "quantize")
-    return usageError("quantize sensitivity needs the quantization passes (not built yet)");
+  if (args.technique != "prune" && !args.pruneOptionsGiven.empty())
+    return usageError("{} applies to --technique prune", args.pruneOptionsGiven.front());
   ASSIGN_OR_RETURN(Dataset data, Dataset::open(args.data));
   ASSIGN_OR_RETURN(Model model, loadForCommand(args.model));
   SensitivityOptions options;
+  options.technique = args.technique;
   options.levels = args.levels;
   options.granularity = args.granularity;
   options.nm = args.nm;
@@ -148,24 +162,34 @@ void addSensitivityCommand(CLI::App& app, Action& action) {
   cmd->add_option("--data", args->data,
                   "DATA (.npz or directory): top-1 accuracy with 'labels', else fidelity against MODEL")
       ->required();
-  cmd->add_option("--technique", args->technique, "prune (quantize needs the quantization passes)")
+  cmd->add_option("--technique", args->technique,
+                  "prune (sparsity levels) or quantize (weight-only int8 and int4; MatMul and Gemm layers)")
       ->required()
       ->check(CLI::IsMember({"prune", "quantize"}));
-  cmd->add_option("--levels", args->levels, "sparsity levels in (0, 1), comma separated")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--granularity", args->granularity, "what prune removes: unstructured, n:m, channel or neuron")
-      ->check(CLI::IsMember({"unstructured", "n:m", "channel", "neuron"}))
-      ->capture_default_str();
-  cmd->add_option("--n-m", args->nm, "with --granularity n:m: keep N of every M weights (the one level is 1 - N/M)")
-      ->capture_default_str();
+  CLI::Option* levels = cmd->add_option("--levels", args->levels, "prune: sparsity levels in (0, 1), comma separated")
+                            ->delimiter(',')
+                            ->capture_default_str();
+  CLI::Option* granularity =
+      cmd->add_option("--granularity", args->granularity, "prune: unstructured, n:m, channel or neuron")
+          ->check(CLI::IsMember({"unstructured", "n:m", "channel", "neuron"}))
+          ->capture_default_str();
+  CLI::Option* nm =
+      cmd->add_option("--n-m", args->nm,
+                      "prune with --granularity n:m: keep N of every M weights (the one level is 1 - N/M)")
+          ->capture_default_str();
   cmd->add_option("--samples", args->samples, "evaluate on the first N samples (0: all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--top", args->top, "how many of the most sensitive layers to list")->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
   cmd->add_flag("--json", args->json, "machine-readable output (schema onnxpress.sensitivity v1)");
-  cmd->callback([&action, args] { action = [args] { return runSensitivity(*args); }; });
+  const std::vector<std::pair<std::string, CLI::Option*>> pruneOnly = {
+      {"--levels", levels}, {"--granularity", granularity}, {"--n-m", nm}};
+  cmd->callback([&action, args, pruneOnly] {
+    for (const auto& [name, option] : pruneOnly)
+      if (option->count() > 0) args->pruneOptionsGiven.push_back(name);
+    action = [args] { return runSensitivity(*args); };
+  });
 }
 
 }  // namespace onnxpress::cli

@@ -29,7 +29,7 @@ struct MeasuredModel {
 
 struct MeasureOptions {
   std::optional<InputFeed> feed;  // none: speed and peak memory are not measured
-  int iterations = 10;
+  int iterations = 10;  // 0: no latency or peak-memory measurement
   int threads = 0;
 };
 

@@ -82,6 +82,11 @@ class Executor {
   int threads_ = 1;
   std::vector<Node*> order_;
   std::vector<KernelFn> kernels_;
+  // DequantizeLinear of constant weights (QDQ and weight-only models): run once in
+  // create(), their outputs kept as constants and the nodes skipped by run(), as
+  // ONNX Runtime's constant folding does; costs the float weights' memory.
+  std::vector<char> precomputed_;
+  Status precomputeWeightDequantization();
   // Conv/Gemm/MatMul followed by their only reader Relu or Clip (constant bounds):
   // the activation runs in place on the producer's output while it is hot, and the
   // activation node just forwards it. Skipped when an observer or keepIntermediates

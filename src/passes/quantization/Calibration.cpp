@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
+
+#include <omp.h>
 
 #include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/runtime/Executor.h"
@@ -113,6 +116,18 @@ TensorRange mseRange(const Histogram& h, const QuantType& t, bool symmetric) {
   return best;
 }
 
+// min and max of x[0, n): branch-free so it vectorizes, split over threads when large.
+std::pair<float, float> minMax(const float* x, int64_t n, int threads) {
+  float lo = std::numeric_limits<float>::infinity(), hi = -std::numeric_limits<float>::infinity();
+#pragma omp parallel for num_threads(threads > 0 ? threads : omp_get_max_threads()) reduction(min : lo) \
+    reduction(max : hi) schedule(static) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  return {lo, hi};
+}
+
 int64_t sampleCount(const Dataset& data, int64_t samples) {
   return samples > 0 ? std::min(samples, data.size()) : data.size();
 }
@@ -175,9 +190,9 @@ Expected<std::map<std::string, TensorRange>> calibrateRanges(const Model& model,
       [&](const std::string& tensor, const TensorData& value) {
         auto it = extremes.find(tensor);
         if (it == extremes.end() || value.dtype() != DataType::Float || value.numElements() == 0) return;
-        const auto [lo, hi] = std::minmax_element(value.data<float>(), value.data<float>() + value.numElements());
-        it->second.lo = std::min(it->second.lo, *lo);
-        it->second.hi = std::max(it->second.hi, *hi);
+        const auto [lo, hi] = minMax(value.data<float>(), value.numElements(), options.threads);
+        it->second.lo = std::min(it->second.lo, lo);
+        it->second.hi = std::max(it->second.hi, hi);
         it->second.seen = true;
       },
       options.onSample));

@@ -189,6 +189,11 @@ class DynamicQuantizer {
       return std::optional<Skip>();
     }
     if (op == "GRU") return quantizeGruWeights(n);
+    if (op == "Gather") {
+      if (!quantizeEmbeddingTable(*n, weightOnly_, type_, symmetric_, options_.perChannel && opset_ >= 13))
+        return std::optional<Skip>(Skip{"Gather of a table that is not a float32 constant"});
+      return std::optional<Skip>();
+    }
     return std::optional<Skip>(Skip{op + " (not supported in dynamic mode)"});
   }
 
@@ -408,7 +413,7 @@ Expected<PassResult> quantizeDynamic(Model& model, const QuantizeOptions& option
     return usageError("dynamic mode supports int8/uint8 weights (got weight-type={})", options.weightType);
   std::optional<QuantType> type = quantTypeFromName(options.weightType, options.reduceRange);
   if (!type) return internalError("no integer type named '{}'", options.weightType);
-  ASSIGN_OR_RETURN(Scope scope, Scope::create(options, {"MatMul", "Gemm", "Conv", "LSTM", "GRU"}));
+  ASSIGN_OR_RETURN(Scope scope, Scope::create(options, {"MatMul", "Gemm", "Conv", "LSTM", "GRU", "Gather"}));
 
   PassResult result;
   // DynamicQuantizeLinear is opset 11; per-channel DequantizeLinear (GRU weights) 13.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "onnxpress/passes/PassUtil.h"
@@ -66,6 +67,89 @@ Tensor packCodes(std::span<const int32_t> codes, DataType dtype, std::vector<int
   Tensor t;
   t.setBytes(dtype, std::move(dims), std::move(raw));
   return t;
+}
+
+namespace {
+
+// The inverse of packCodes for the code types DequantizeLinear reads here; nullopt otherwise.
+std::optional<std::vector<int32_t>> unpackCodes(const Tensor& t) {
+  const size_t n = static_cast<size_t>(t.numElements());
+  std::span<const uint8_t> raw = t.bytes();
+  if (raw.size() < dataTypeStorageBytes(t.dtype(), t.numElements())) return std::nullopt;
+  std::vector<int32_t> codes(n);
+  switch (t.dtype()) {
+    case DataType::Int4:
+    case DataType::UInt4:
+      for (size_t i = 0; i < n; ++i) {
+        const int32_t nibble = (raw[i / 2] >> ((i % 2) * 4)) & 0xF;
+        codes[i] = t.dtype() == DataType::Int4 ? (nibble ^ 8) - 8 : nibble;
+      }
+      return codes;
+    case DataType::Int8:
+      for (size_t i = 0; i < n; ++i) codes[i] = static_cast<int8_t>(raw[i]);
+      return codes;
+    case DataType::UInt8:
+      for (size_t i = 0; i < n; ++i) codes[i] = raw[i];
+      return codes;
+    case DataType::Int32:
+      std::memcpy(codes.data(), raw.data(), n * sizeof(int32_t));
+      return codes;
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::vector<float> dequantizedValues(const Node& dq) {
+  std::optional<Tensor> copy;
+  const Tensor* q = constantTensor(dq.input(0));
+  if (!q && (copy = constantValue(dq.input(0)))) q = &*copy;
+  std::optional<Tensor> scaleTensor = constantValue(dq.input(1));
+  if (!q || !scaleTensor) return {};
+  std::optional<std::vector<int32_t>> codes = unpackCodes(*q);
+  std::optional<std::vector<float>> scales = floatValues(*scaleTensor);
+  if (!codes || !scales || scales->empty()) return {};
+  std::vector<int32_t> zeroPoints;
+  if (dq.input(2)) {
+    std::optional<Tensor> zp = constantValue(dq.input(2));
+    if (!zp || zp->dtype() != q->dtype()) return {};
+    std::optional<std::vector<int32_t>> z = unpackCodes(*zp);
+    if (!z || z->size() != scales->size()) return {};
+    zeroPoints = std::move(*z);
+  }
+
+  // q seen as [outer, D, inner] around the axis; scale index of each element as in quantizeWeight.
+  const std::vector<int64_t>& dims = q->dims();
+  const int64_t rank = static_cast<int64_t>(dims.size()), blockSize = dq.intAttr("block_size", 0);
+  int64_t outer = 1, D = static_cast<int64_t>(codes->size()), inner = 1, blocks = 1;
+  const bool perTensor = blockSize <= 0 && scales->size() == 1;
+  if (!perTensor) {
+    int64_t axis = dq.intAttr("axis", 1);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) return {};
+    D = dims[static_cast<size_t>(axis)];
+    outer = inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= dims[static_cast<size_t>(i)];
+    for (int64_t i = axis + 1; i < rank; ++i) inner *= dims[static_cast<size_t>(i)];
+    blocks = blockSize > 0 ? (D + blockSize - 1) / blockSize : D;
+    const int64_t expected = blockSize > 0 ? outer * blocks * inner : D;
+    if (static_cast<int64_t>(scales->size()) != expected) return {};
+  }
+  std::vector<float> out(codes->size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t i = 0; i < inner; ++i) {
+        const int64_t at = (o * D + d) * inner + i;
+        const size_t si = perTensor ? 0
+                          : blockSize > 0 ? static_cast<size_t>((o * blocks + d / blockSize) * inner + i)
+                                          : static_cast<size_t>(d);
+        // (q - z) in integers first, as the runtime does for int32.
+        const int64_t centered = static_cast<int64_t>((*codes)[static_cast<size_t>(at)]) -
+                                 (zeroPoints.empty() ? 0 : zeroPoints[si]);
+        out[static_cast<size_t>(at)] = static_cast<float>(static_cast<float>(centered) * (*scales)[si]);
+      }
+  return out;
 }
 
 double sqnrDb(std::span<const float> reference, std::span<const float> approximation) {
@@ -245,6 +329,10 @@ Node* firstReaderIn(Graph& graph, const Value* v) {
   for (Node* n : graph.nodes())
     if (std::find(holders.begin(), holders.end(), n) != holders.end()) return n;
   return nullptr;
+}
+
+bool quantizeEmbeddingTable(Node& gather, WeightQuantizer& weights, const QuantType& t, bool symmetric, bool perRow) {
+  return weights.quantizeInput(gather, 0, t, symmetric, perRow ? 0 : -1, 0, "embedding").has_value();
 }
 
 int64_t defaultOpset(const Model& model) {

@@ -82,22 +82,27 @@ bool canFoldIntoLayerNorm(const SmoothGroup& group) {
   for (size_t index : {size_t{1}, size_t{2}}) {
     if (!ln->input(index)) continue;  // no beta
     std::optional<FloatConstant> p = floatConstantInput(*ln, index);
-    if (!p || p->dims.empty() || p->dims.back() != group.channels() || !readByOneNode(p->value) ||
-        !mutableConstantTensor(p->value))
-      return false;
+    if (!p || p->dims.empty() || p->dims.back() != group.channels()) return false;
   }
   return true;
 }
 
-// gamma_k /= s_k and beta_k /= s_k along the last axis.
-void foldIntoLayerNorm(const SmoothGroup& group, const std::vector<double>& inverse) {
+// gamma_k /= s_k and beta_k /= s_k along the last axis. A gamma or beta shared with
+// other nodes (dedupe-constants merges identical LayerNorm parameters) gets a private copy.
+void foldIntoLayerNorm(Graph& graph, const SmoothGroup& group, const std::vector<double>& inverse) {
   Node* ln = group.activation->producer();
   const int64_t k = group.channels();
   for (size_t index : {size_t{1}, size_t{2}}) {
     if (!ln->input(index)) continue;
     FloatConstant p = *floatConstantInput(*ln, index);
     WeightChannels::columns(elementCount(p.dims) / k, k).scale(p.values, inverse);
-    overwriteFloatConstant(p.value, p.values);
+    if (readByOneNode(p.value) && mutableConstantTensor(p.value)) {
+      overwriteFloatConstant(p.value, p.values);
+    } else {
+      ln->setInput(index, addInitializer(graph, p.value->name() + "_smoothed",
+                                         makeFloatTensor(DataType::Float, p.dims, p.values)));
+      fusion::releaseIfUnused({p.value});
+    }
   }
 }
 
@@ -117,7 +122,7 @@ void insertSmoothingMul(Graph& graph, const SmoothGroup& group, const std::vecto
   Value* scale = addInitializer(graph, x->name() + "_smooth_scale",
                                 makeFloatTensor(DataType::Float, {group.channels()}, values));
   Node* mul = graph.createNode("Mul", {x, scale}, 1, first);
-  mul->setName(x->name() + "_smooth");
+  mul->setName(x->name() + std::string(kSmoothingMulSuffix));
   Value* smoothed = mul->output(0);
   graph.rename(smoothed, graph.uniqueName(x->name() + "_smoothed"));
   copyType(x, smoothed);
@@ -149,7 +154,7 @@ int64_t smoothGroup(Graph& graph, const SmoothGroup& group, const std::vector<fl
   for (size_t k = 0; k < s.size(); ++k) inverse[k] = 1.0 / s[k];
 
   if (canFoldIntoLayerNorm(group)) {
-    foldIntoLayerNorm(group, inverse);
+    foldIntoLayerNorm(graph, group, inverse);
     result.bump("scales folded into LayerNormalization");
   } else {
     insertSmoothingMul(graph, group, inverse);

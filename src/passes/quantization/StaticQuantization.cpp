@@ -25,6 +25,7 @@ const std::vector<std::string> kWeightedOps = {"Conv", "Gemm", "MatMul"};
 const std::vector<std::string> kRequantizingOps = {"Add", "Mul", "AveragePool", "GlobalAveragePool"};
 const std::vector<std::string> kSharedScaleOps = {"MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze"};
 const std::vector<std::string> kFoldableActivations = {"Relu", "Clip"};
+const std::vector<std::string> kEmbeddingOps = {"Gather"};
 
 bool isOneOf(const std::string& op, const std::vector<std::string>& ops) {
   return std::find(ops.begin(), ops.end(), op) != ops.end();
@@ -32,7 +33,7 @@ bool isOneOf(const std::string& op, const std::vector<std::string>& ops) {
 
 std::vector<std::string> defaultStaticOpTypes() {
   std::vector<std::string> all;
-  for (const auto* list : {&kWeightedOps, &kRequantizingOps, &kSharedScaleOps, &kFoldableActivations})
+  for (const auto* list : {&kWeightedOps, &kRequantizingOps, &kSharedScaleOps, &kFoldableActivations, &kEmbeddingOps})
     all.insert(all.end(), list->begin(), list->end());
   return all;
 }
@@ -83,6 +84,7 @@ class StaticQuantizer {
   Status calibrate(Dataset& data, int threads);
   void rewrite();
   void quantizeSubgraphWeights();
+  void quantizeEmbeddings();
 
  private:
   Site* siteOf(const Value* v) {
@@ -131,7 +133,7 @@ void StaticQuantizer::plan() {
   auto order = graph_.topologicalOrder();
   if (!order) return;
   for (Node* n : *order) {
-    if (!scope_.contains(*n)) continue;
+    if (!scope_.contains(*n) || n->name().ends_with(kSmoothingMulSuffix)) continue;
     const bool weighted = isOneOf(n->opType(), kWeightedOps);
     if (!weighted && !isOneOf(n->opType(), kRequantizingOps)) continue;
     std::vector<Value*> activations;
@@ -251,6 +253,15 @@ void StaticQuantizer::rewrite() {
   }
 }
 
+void StaticQuantizer::quantizeEmbeddings() {
+  graph_.forEachGraph([&](Graph& g) {
+    for (Node* n : g.nodeList())
+      if (scope_.contains(*n) && n->opType() == "Gather" &&
+          quantizeEmbeddingTable(*n, weights_, weightType_, signedWeights(), options_.perChannel))
+        result_.bump("Gather tables quantized");
+  });
+}
+
 void StaticQuantizer::quantizeSubgraphWeights() {
   graph_.forEachGraph([&](Graph& g) {
     if (&g == &graph_) return;
@@ -291,6 +302,7 @@ Expected<PassResult> quantizeStatic(Model& model, const QuantizeOptions& options
   RETURN_IF_ERROR(quantizer.calibrate(data, context.threads));
   quantizer.rewrite();
   quantizer.quantizeSubgraphWeights();
+  quantizer.quantizeEmbeddings();
   if (floatModel)
     RETURN_IF_ERROR(correctBias(*floatModel, model, data, options.calibSamples, context.threads, result).status());
   if (options.format == "qoperator") RETURN_IF_ERROR(convertToQOperator(model, result));

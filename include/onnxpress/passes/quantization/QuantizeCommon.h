@@ -70,6 +70,13 @@ QuantizedWeight quantizeWeight(std::span<const float> weights, const std::vector
 /// Integer codes as a tensor of `dtype` (4-bit: two per byte, low nibble first).
 Tensor packCodes(std::span<const int32_t> codes, DataType dtype, std::vector<int64_t> dims);
 
+/// The float values of a DequantizeLinear whose inputs are all constants: (q - z) * s
+/// for int8/uint8/int4/uint4/int32 codes q, per tensor (one scale), per axis (scale
+/// [dims[axis]]) or blocked (block_size > 0: the scale has q's dims with dims[axis] ->
+/// ceil(dims[axis] / block_size)); row-major over q's dims. Empty when an input is not
+/// a constant, a type is unsupported (float8, 16-bit codes) or the shapes disagree.
+std::vector<float> dequantizedValues(const Node& dequantizeLinear);
+
 /// 10 log10(sum x^2 / sum (x - y)^2); 200 dB when the two are equal.
 double sqnrDb(std::span<const float> reference, std::span<const float> approximation);
 
@@ -138,6 +145,12 @@ class WeightQuantizer {
   std::map<Key, std::pair<Value*, std::unique_ptr<QuantizedWeight>>> cache_;
   std::vector<std::unique_ptr<QuantizedWeight>> uncached_;
 };
+
+/// The table of a Gather embedding lookup (input 0, a float32 constant) as
+/// DequantizeLinear(codes): per tensor, or per row (axis 0) when `perRow` (opset 13).
+/// ONNX Runtime's quantizers do the same in static and dynamic mode; an embedding is
+/// most of a BERT's bytes. False when input 0 is not a float constant.
+bool quantizeEmbeddingTable(Node& gather, WeightQuantizer& weights, const QuantType& t, bool symmetric, bool perRow);
 
 /// A DequantizeLinear node of `graph` reading (q, scale, zeroPoint), placed before
 /// `before` (appended when null); axis and block_size are set only when used.

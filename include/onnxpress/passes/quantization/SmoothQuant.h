@@ -19,8 +19,8 @@
 //     "skipped MatMuls with shared weights"). x's last dim, when known, is K.
 //   - Targets reading the same x form one group with one s.
 //   - Folding into LayerNormalization: x is its output 0, every reader of x is a target
-//     of the group, γ (and β if present) are float32 constants read by that node only
-//     whose last dim is K. Otherwise one Mul(x, 1/s) is inserted before the group's
+//     of the group, γ (and β if present) are float32 constants whose last dim is K
+//     (a γ/β shared with other nodes gets a private copy). Otherwise one Mul(x, 1/s) is inserted before the group's
 //     first target and every target of the group reads its output instead of x.
 //
 // Math, per input channel k (the last axis of x, row k of W [K, N]):
@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "onnxpress/data/Dataset.h"
 #include "onnxpress/ir/Model.h"
@@ -43,6 +44,10 @@
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 
 namespace onnxpress::quant {
+
+/// Name suffix of the Mul(x, 1/s) nodes SmoothQuant inserts; the static quantizer
+/// leaves them (and so x) in float, since quantizing x would undo the smoothing.
+inline constexpr std::string_view kSmoothingMulSuffix = "_smooth";
 
 /// Smooths every MatMul/Gemm group in scope; returns the number of MatMuls (and
 /// Gemms) smoothed. Statistics: "MatMuls smoothed", "scales folded into

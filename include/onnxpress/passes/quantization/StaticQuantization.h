@@ -14,7 +14,9 @@
 //   - weights: int8 (or the weight type), symmetric for signed types, per tensor or
 //     per output channel (Conv axis 0, Gemm transB=1 axis 0 / transB=0 axis 1,
 //     MatMul axis 1); biases of Conv/Gemm int32 with scale s_x * s_w[c], zero point 0;
-//     a weight shared by several nodes is quantized once.
+//     a weight shared by several nodes is quantized once; Gather tables (embeddings)
+//     become int8 DequantizeLinear too (per row with per-channel);
+//   - SmoothQuant's Mul(x, 1/s) nodes stay float (quantizing x would undo them).
 // Nodes inside If/Loop/Scan bodies get their weights quantized (DQ in the body) but
 // keep float activations: the executor's observer sees only the main graph.
 //
