@@ -5,7 +5,9 @@
 #     top-1 on the 1000 labelled eval samples and is at least 3.8x smaller (as gates);
 #     the report lists per-tensor scales and zero points and per-layer SQNR; the output
 #     is deterministic and identical to compress --passes 'simplify,quantize{...}';
-#  3. every mode writes a model that passes onnx's checker (where the installed onnx
+#  3. every mode, on the sample, its messy variants (Constant-node weights, If-branch
+#     weights, IR 3 / opset 7, IR 10 / opset 21) and the parity models, writes a model
+#     that passes onnx's checker (where the installed onnx
 #     knows its IR/opset), loads and runs in ONNX Runtime close to the float model, and
 #     runs in the built-in runtime with ORT's results (quantize_check.py; SKIP without
 #     onnxruntime).
@@ -132,10 +134,33 @@ assert f / w4 >= 3.0 and f / w8 >= 2.5, (f, w4, w8)
 print(f"bert_tiny weight-only: {f} -> int4 {w4} ({f / w4:.2f}x), int8 {w8} ({f / w8:.2f}x)")
 PYEOF
 
+# Messy variants of the sample (Constant-node weights, weights inside If branches, IR 3 /
+# opset 7 with initializers listed as inputs, IR 10 / opset 21 with a dozen domains):
+# every mode quantizes them and the file shrinks as much as for the clean sample.
+/usr/bin/python3 "$SRC/tests/cli/make_messy_models.py" "$SAMPLE" "$TMP"
+MESSY_CHECKS=()
+for messy in constants if_weights ir3_opset7 ir10_opset21; do
+  for mode in static dynamic weight-only fp16; do
+    case $mode in
+      static) extra=(--per-channel --calib-data "$CALIB"); min=3.7; data="@$M/eval.npz" ;;
+      dynamic) extra=(); min=3.7; data="" ;;
+      weight-only) extra=(--weight-type int4 --block-size 32); min=5.0; data="" ;;
+      fp16) extra=(); min=1.9; data="" ;;
+    esac
+    out="$TMP/${messy}_$mode.onnx"
+    "$BIN" -q quantize "$TMP/$messy.onnx" -o "$out" --mode $mode "${extra[@]}" -n 0 --fidelity-samples 0 --json \
+      > "$TMP/${messy}_$mode.json"
+    /usr/bin/python3 -c "import json, sys; r = json.load(open(sys.argv[1])); ratio = r['ratios']['file_bytes']
+assert ratio >= float(sys.argv[2]), (sys.argv[1], ratio)" "$TMP/${messy}_$mode.json" "$min"
+    MESSY_CHECKS+=("$out=$TMP/$messy.onnx$data")
+  done
+done
+
 . "$SRC/tests/cli/ort_python.sh"
 "$PY" "$SRC/tests/cli/quantize_check.py" "$BIN" 15 \
   "$TMP/s8.onnx=$SAMPLE@$M/eval.npz" "$TMP/s8_qop.onnx=$SAMPLE@$M/eval.npz" \
   "$TMP/s8_int8act.onnx=$SAMPLE@$M/eval.npz" "$TMP/dyn.onnx=$SAMPLE" \
   "$TMP/fp16.onnx=$SAMPLE" "$TMP/fp16_io.onnx=$SAMPLE" "$TMP/resnet_s8.onnx=$P/resnet_small.onnx" \
   "$TMP/bert_s8.onnx=$P/bert_tiny.onnx" "$TMP/bert_dyn.onnx=$P/bert_tiny.onnx" "$TMP/bert_w4.onnx=$P/bert_tiny.onnx" \
-  "$TMP/bert_nbits.onnx=$P/bert_tiny.onnx" "$TMP/bert_w8.onnx=$P/bert_tiny.onnx" "$TMP/lstm_dyn.onnx=$P/lstm_small.onnx"
+  "$TMP/bert_nbits.onnx=$P/bert_tiny.onnx" "$TMP/bert_w8.onnx=$P/bert_tiny.onnx" "$TMP/lstm_dyn.onnx=$P/lstm_small.onnx" \
+  "${MESSY_CHECKS[@]}"

@@ -56,10 +56,13 @@ Status QuantizeOptions::validate() const {
 
 Expected<PassResult> QuantizePass::run(Model& model, PassContext& context) {
   RETURN_IF_ERROR(quant::requireUnquantized(model, options_.mode));
-  if (options_.mode == "static") return quant::quantizeStatic(model, options_, context);
-  if (options_.mode == "dynamic") return quant::quantizeDynamic(model, options_);
-  if (options_.mode == "weight-only") return quant::quantizeWeightOnly(model, options_);
-  return quant::convertFloat(model, options_);
+  const int64_t unlisted = quant::unlistInitializerInputs(model);
+  Expected<PassResult> result = options_.mode == "static"        ? quant::quantizeStatic(model, options_, context)
+                                : options_.mode == "dynamic"     ? quant::quantizeDynamic(model, options_)
+                                : options_.mode == "weight-only" ? quant::quantizeWeightOnly(model, options_)
+                                                                 : quant::convertFloat(model, options_);
+  if (result) result->bump("initializers no longer listed as graph inputs (IR < 4)", unlisted);
+  return result;
 }
 
 }  // namespace onnxpress

@@ -335,6 +335,27 @@ bool quantizeEmbeddingTable(Node& gather, WeightQuantizer& weights, const QuantT
   return weights.quantizeInput(gather, 0, t, symmetric, perRow ? 0 : -1, 0, "embedding").has_value();
 }
 
+int64_t unlistInitializerInputs(Model& model) {
+  Graph& g = model.graph();
+  std::vector<Value*> listed;
+  for (Value* in : g.inputs())
+    if (in->initializer() && !in->isGraphOutput()) listed.push_back(in);
+  for (Value* old : listed) {
+    // Graph::removeInput needs an unused value: move the readers to a copy, then swap names.
+    const std::string name = old->name();
+    Tensor copy = old->initializer()->clone();
+    copy.setName(g.uniqueName(name + "_initializer"));
+    Value* constant = g.addInitializer(std::move(copy));
+    copyType(old, constant);
+    g.replaceAllUsesWith(old, constant);
+    g.removeInput(old);
+    g.removeInitializer(old);
+    g.rename(constant, name);
+  }
+  if (!listed.empty()) model.irVersion = std::max<int64_t>(model.irVersion, 4);
+  return static_cast<int64_t>(listed.size());
+}
+
 int64_t defaultOpset(const Model& model) {
   const int64_t v = model.opsetVersion("");
   return v > 0 ? v : 1;

@@ -161,6 +161,12 @@ Node* makeDequantizeLinear(Graph& graph, Value* q, Value* scale, Value* zeroPoin
 /// itself, or the If/Loop/Scan node whose subgraph reads it. Null when nothing reads it.
 Node* firstReaderIn(Graph& graph, const Value* v);
 
+/// IR < 4 files list every initializer as a graph input too, which makes it an
+/// overridable input rather than a constant, so nothing could be quantized. The
+/// initializers stop being inputs (the IR version is raised to 4, which allows that);
+/// returns how many. Quantized weights cannot stay overridable float inputs anyway.
+int64_t unlistInitializerInputs(Model& model);
+
 /// The imported ai.onnx opset, 1 when none is declared.
 int64_t defaultOpset(const Model& model);
 
