@@ -2,7 +2,8 @@
 # The README's demo: inspect the bundled Fashion-MNIST CNN, compress it with a
 # three-pass pipeline (clean-up, low-rank factorization, dead-code removal) under
 # an accuracy gate, write the report (HTML, Markdown, JSON) to demo-out/, then
-# profile and run the compressed model in the built-in runtime.
+# quantize the original to int8 (static QDQ, per channel) under a 0.5-point gate,
+# and profile and run the compressed model in the built-in runtime.
 set -euo pipefail
 BIN=${1:-build/bin/onnxpress}
 cd "$(dirname "$0")/.."
@@ -18,6 +19,11 @@ echo "== onnxpress compress $M/model.onnx -o $OUT/model.onnx --passes '$PIPELINE
   --eval-data "$M/eval.npz" --max-accuracy-drop 1% \
   --report "$OUT/report.html" --report "$OUT/report.md" --report "$OUT/report.json" --save-recipe "$OUT/recipe.yaml"
 echo "reports: $OUT/report.html (open in a browser), $OUT/report.md, $OUT/report.json; recipe: $OUT/recipe.yaml"
+echo
+echo "== onnxpress quantize $M/model.onnx -o $OUT/int8.onnx --per-channel --calib-data $M/calib.npz --eval-data $M/eval.npz --max-accuracy-drop 0.5% --report $OUT/int8.html"
+"$BIN" quantize "$M/model.onnx" -o "$OUT/int8.onnx" --per-channel --calib-data "$M/calib.npz" \
+  --eval-data "$M/eval.npz" --max-accuracy-drop 0.5% --report "$OUT/int8.html"
+echo "report: $OUT/int8.html (per-tensor scales and zero points, per-layer SQNR)"
 echo
 echo "== onnxpress profile $OUT/model.onnx --data $M/eval.npz --top 3"
 "$BIN" profile "$OUT/model.onnx" --data "$M/eval.npz" --top 3
