@@ -416,6 +416,11 @@ Expected<PassResult> quantizeDynamic(Model& model, const QuantizeOptions& option
   ASSIGN_OR_RETURN(Scope scope, Scope::create(options, {"MatMul", "Gemm", "Conv", "LSTM", "GRU", "Gather"}));
 
   PassResult result;
+  bool anyInScope = false;
+  model.graph().forEachGraph([&](const Graph& g) {
+    for (const Node* n : g.nodes()) anyInScope = anyInScope || scope.contains(*n);
+  });
+  if (!anyInScope) return result;  // nothing to quantize: the opset is left as it is
   // DynamicQuantizeLinear is opset 11; per-channel DequantizeLinear (GRU weights) 13.
   const int64_t needed = options.perChannel ? 13 : 11;
   if (defaultOpset(model) < needed) RETURN_IF_ERROR(upgradeOpset(model, needed, result));
