@@ -107,7 +107,7 @@ void foldIntoLayerNorm(Graph& graph, const SmoothGroup& group, const std::vector
 }
 
 // x' = Mul(x, 1/s) before the group's first target; every target reads x'.
-void insertSmoothingMul(Graph& graph, const SmoothGroup& group, const std::vector<double>& inverse) {
+Node* insertSmoothingMul(Graph& graph, const SmoothGroup& group, const std::vector<double>& inverse) {
   Node* first = nullptr;
   for (Node* n : graph.nodes()) {
     const bool target = std::any_of(group.targets.begin(), group.targets.end(),
@@ -122,11 +122,12 @@ void insertSmoothingMul(Graph& graph, const SmoothGroup& group, const std::vecto
   Value* scale = addInitializer(graph, x->name() + "_smooth_scale",
                                 makeFloatTensor(DataType::Float, {group.channels()}, values));
   Node* mul = graph.createNode("Mul", {x, scale}, 1, first);
-  mul->setName(x->name() + std::string(kSmoothingMulSuffix));
+  mul->setName(x->name() + "_smooth");
   Value* smoothed = mul->output(0);
   graph.rename(smoothed, graph.uniqueName(x->name() + "_smoothed"));
   copyType(x, smoothed);
   for (const SmoothTarget& t : group.targets) t.node->setInput(0, smoothed);
+  return mul;
 }
 
 // s_k = a_k^alpha / w_k^(1 - alpha), see the header.
@@ -142,7 +143,7 @@ std::vector<double> smoothingScales(const std::vector<float>& activationMax, con
 
 // Smooths one measured group; returns the number of targets rewritten.
 int64_t smoothGroup(Graph& graph, const SmoothGroup& group, const std::vector<float>& activationMax, double alpha,
-                    PassResult& result) {
+                    PassResult& result, std::set<const Node*>* insertedMuls) {
   std::vector<float> weightMax(activationMax.size(), 0.f);
   for (const SmoothTarget& t : group.targets) {
     const std::vector<float> rows = t.inputChannels.absMax(floatConstantInput(*t.node, 1)->values);
@@ -157,7 +158,8 @@ int64_t smoothGroup(Graph& graph, const SmoothGroup& group, const std::vector<fl
     foldIntoLayerNorm(graph, group, inverse);
     result.bump("scales folded into LayerNormalization");
   } else {
-    insertSmoothingMul(graph, group, inverse);
+    Node* mul = insertSmoothingMul(graph, group, inverse);
+    if (insertedMuls) insertedMuls->insert(mul);
     result.bump("Mul nodes inserted");
   }
   for (const SmoothTarget& t : group.targets) {
@@ -171,7 +173,7 @@ int64_t smoothGroup(Graph& graph, const SmoothGroup& group, const std::vector<fl
 }  // namespace
 
 Expected<int64_t> applySmoothQuant(Model& model, Dataset& data, const QuantizeOptions& options, const Scope& scope,
-                                   int threads, PassResult& result) {
+                                   int threads, PassResult& result, std::set<const Node*>* insertedMuls) {
   const double alpha = options.smoothQuantAlpha;
   if (!(alpha >= 0 && alpha <= 1)) return usageError("smoothquant-alpha must be in [0, 1], got {}", alpha);
   Graph& graph = model.graph();
@@ -189,7 +191,7 @@ Expected<int64_t> applySmoothQuant(Model& model, Dataset& data, const QuantizeOp
       result.bump("skipped MatMuls with unmeasured inputs", static_cast<int64_t>(g.targets.size()));
       continue;
     }
-    smoothed += smoothGroup(graph, g, it->second, alpha, result);
+    smoothed += smoothGroup(graph, g, it->second, alpha, result, insertedMuls);
   }
   result.bump("MatMuls smoothed", smoothed);
   return smoothed;

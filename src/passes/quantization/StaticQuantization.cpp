@@ -74,8 +74,10 @@ struct Site {
 
 class StaticQuantizer {
  public:
-  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, PassResult& result)
-      : model_(model), graph_(model.graph()), options_(options), scope_(scope), result_(result), weights_(result) {
+  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, PassResult& result,
+                  std::set<const Node*> keepFloat)
+      : model_(model), graph_(model.graph()), options_(options), scope_(scope), result_(result), weights_(result),
+        keepFloat_(std::move(keepFloat)) {
     activationType_ = *quantTypeFromName(options.activationType);
     weightType_ = *quantTypeFromName(options.weightType, options.reduceRange);
   }
@@ -110,6 +112,7 @@ class StaticQuantizer {
   const Scope& scope_;
   PassResult& result_;
   WeightQuantizer weights_;
+  std::set<const Node*> keepFloat_;  // SmoothQuant's Mul nodes
   QuantType activationType_, weightType_;
   std::vector<Node*> quantized_;
   std::map<const Node*, const Value*> dataInput_;  // input 0 as planned (readers move to DQ outputs)
@@ -133,7 +136,7 @@ void StaticQuantizer::plan() {
   auto order = graph_.topologicalOrder();
   if (!order) return;
   for (Node* n : *order) {
-    if (!scope_.contains(*n) || n->name().ends_with(kSmoothingMulSuffix)) continue;
+    if (!scope_.contains(*n) || keepFloat_.count(n)) continue;
     const bool weighted = isOneOf(n->opType(), kWeightedOps);
     if (!weighted && !isOneOf(n->opType(), kRequantizingOps)) continue;
     std::vector<Value*> activations;
@@ -293,11 +296,13 @@ Expected<PassResult> quantizeStatic(Model& model, const QuantizeOptions& options
   ASSIGN_OR_RETURN(Scope scope, Scope::create(options, defaultStaticOpTypes()));
   Dataset& data = *context.calibrationData;
   if (options.equalize) equalizeCrossLayer(model, scope, result);
-  if (options.smoothQuant) RETURN_IF_ERROR(applySmoothQuant(model, data, options, scope, context.threads, result).status());
+  std::set<const Node*> smoothingMuls;
+  if (options.smoothQuant)
+    RETURN_IF_ERROR(applySmoothQuant(model, data, options, scope, context.threads, result, &smoothingMuls).status());
   std::optional<Model> floatModel;
   if (options.biasCorrection) floatModel = model.clone();
 
-  StaticQuantizer quantizer(model, options, scope, result);
+  StaticQuantizer quantizer(model, options, scope, result, std::move(smoothingMuls));
   quantizer.plan();
   RETURN_IF_ERROR(quantizer.calibrate(data, context.threads));
   quantizer.rewrite();

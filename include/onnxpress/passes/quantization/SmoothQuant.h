@@ -35,7 +35,7 @@
 #pragma once
 
 #include <cstdint>
-#include <string_view>
+#include <set>
 
 #include "onnxpress/data/Dataset.h"
 #include "onnxpress/ir/Model.h"
@@ -45,14 +45,12 @@
 
 namespace onnxpress::quant {
 
-/// Name suffix of the Mul(x, 1/s) nodes SmoothQuant inserts; the static quantizer
-/// leaves them (and so x) in float, since quantizing x would undo the smoothing.
-inline constexpr std::string_view kSmoothingMulSuffix = "_smooth";
-
 /// Smooths every MatMul/Gemm group in scope; returns the number of MatMuls (and
 /// Gemms) smoothed. Statistics: "MatMuls smoothed", "scales folded into
-/// LayerNormalization", "Mul nodes inserted".
+/// LayerNormalization", "Mul nodes inserted". The Mul(x, 1/s) nodes inserted are
+/// added to `insertedMuls` when given: the static quantizer leaves them (and so x)
+/// in float, since quantizing x would undo the smoothing.
 Expected<int64_t> applySmoothQuant(Model& model, Dataset& data, const QuantizeOptions& options, const Scope& scope,
-                                   int threads, PassResult& result);
+                                   int threads, PassResult& result, std::set<const Node*>* insertedMuls = nullptr);
 
 }  // namespace onnxpress::quant
