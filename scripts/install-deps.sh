@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config ccache
   libonnx-dev libprotobuf-dev protobuf-compiler
   libeigen3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/InputFeed.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/runtime/Executor.h"
 
 namespace onnxpress {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress {
 namespace {
@@ -54,7 +54,7 @@ std::optional<int64_t> gemmMacs(const Node& node) {
 }  // namespace
 
 std::optional<int64_t> nodeMacs(const Node& node) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx") return 0;
+  if (!isDefaultDomain(node)) return 0;
   const std::string& op = node.opType();
   if (!carriesMacs(op)) return 0;
   if (op == "Conv" || op == "ConvInteger") return convMacs(node, 1);

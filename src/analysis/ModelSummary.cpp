@@ -1,4 +1,5 @@
 #include "onnxpress/analysis/ModelSummary.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 #include <algorithm>
 #include <optional>
@@ -8,7 +9,7 @@
 namespace onnxpress {
 
 std::string qualifiedOpType(const Node& node) {
-  if (node.domain().empty() || node.domain() == "ai.onnx") return node.opType();
+  if (isDefaultDomain(node)) return node.opType();
   return node.domain() + "::" + node.opType();
 }
 
@@ -119,7 +120,7 @@ void summarizeGraph(const Graph& g, bool inSubgraph, ModelSummary& s, ParameterC
       ++s.nodeCount;
       ++s.opHistogram[qualifiedOpType(*n)];
     }
-    if (n->opType() == "Constant" && (n->domain().empty() || n->domain() == "ai.onnx"))
+    if (isOp(n, "Constant"))
       params.addConstantNode(*n, inSubgraph);
     for (Graph* sub : n->subgraphs()) {
       ++s.subgraphCount;

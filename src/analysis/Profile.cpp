@@ -10,7 +10,7 @@
 #include "onnxpress/analysis/Macs.h"
 #include "onnxpress/analysis/ModelSummary.h"
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/runtime/Executor.h"
 
 namespace onnxpress {

@@ -134,4 +134,15 @@ Status saveModel(const Model& model, const std::string& path, const SaveOptions&
   return out.commit();
 }
 
+Status checkOutputPath(const std::string& input, const std::string& output) {
+  std::error_code ec;
+  if (output.empty()) return usageError("an output path is required (-o OUT)");
+  if (std::filesystem::absolute(input, ec) == std::filesystem::absolute(output, ec) || sameFile(input, output))
+    return usageError("{}: refusing to overwrite the input model; choose another -o", output);
+  if (std::filesystem::is_directory(output, ec)) return usageError("{}: output is a directory; give a file name", output);
+  std::filesystem::path dir = std::filesystem::path(output).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir, ec)) return usageError("{}: output directory does not exist", output);
+  return Status::ok();
+}
+
 }  // namespace onnxpress

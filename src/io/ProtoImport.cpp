@@ -117,7 +117,7 @@ Status Importer::importModel(onnx::ModelProto& p, Model& m) {
   m.domain = p.domain();
   m.modelVersion = p.model_version();
   m.docString = p.doc_string();
-  for (const auto& o : p.opset_import()) m.opsetImports.push_back({o.domain(), o.version()});
+  for (const auto& o : p.opset_import()) m.opsetImports.push_back({canonicalDomain(o.domain()), o.version()});
   for (const auto& kv : p.metadata_props()) m.metadataProps.emplace_back(kv.key(), kv.value());
   for (const auto& ti : p.training_info()) m.trainingInfo.push_back(ti.SerializeAsString());
   m.unknownFields = serializeUnknown(p.unknown_fields());
@@ -129,7 +129,7 @@ Status Importer::importModel(onnx::ModelProto& p, Model& m) {
     f.domain = fp.domain();
     f.docString = fp.doc_string();
     f.attributeNames.assign(fp.attribute().begin(), fp.attribute().end());
-    for (const auto& o : fp.opset_import()) f.opsetImports.push_back({o.domain(), o.version()});
+    for (const auto& o : fp.opset_import()) f.opsetImports.push_back({canonicalDomain(o.domain()), o.version()});
     f.unknownFields = serializeUnknown(fp.unknown_fields());
     f.body = std::make_unique<Graph>();
     for (const auto& in : fp.input()) f.body->addInput(in);

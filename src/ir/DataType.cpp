@@ -51,6 +51,12 @@ int dataTypeBits(DataType type) {
   return info ? info->bits : 0;
 }
 
+int64_t elementCount(const std::vector<int64_t>& dims, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end && i < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
 int64_t elementCount(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;

@@ -3,9 +3,9 @@
 namespace onnxpress {
 
 int64_t Model::opsetVersion(const std::string& d) const {
-  auto isDefault = [](const std::string& x) { return x.empty() || x == "ai.onnx"; };
+  const std::string wanted = canonicalDomain(d);
   for (const auto& op : opsetImports)
-    if (op.domain == d || (isDefault(op.domain) && isDefault(d))) return op.version;
+    if (canonicalDomain(op.domain) == wanted) return op.version;
   return 0;
 }
 

@@ -5,10 +5,6 @@
 #include <cctype>
 #include <chrono>
 
-#include "onnxpress/analysis/Macs.h"
-#include "onnxpress/analysis/ModelSummary.h"
-#include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/pass/PassRegistry.h"
 
 namespace onnxpress {
 
@@ -85,22 +81,6 @@ Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text
   return out;
 }
 
-Expected<PassManager> PassManager::fromText(const std::string& text) {
-  ASSIGN_OR_RETURN(auto elements, parsePipelineText(text));
-  return fromElements(elements);
-}
-
-Expected<PassManager> PassManager::fromElements(const std::vector<PipelineElement>& elements) {
-  PassManager pm;
-  for (const auto& e : elements) {
-    const PassInfo* info = findPass(e.pass);
-    if (!info) return usageError("pipeline: unknown pass '{}' (run 'onnxpress passes' to list them)", e.pass);
-    ASSIGN_OR_RETURN(auto pass, info->create(e.options));
-    pm.add(std::move(pass));
-  }
-  return pm;
-}
-
 std::string pipelineToText(const std::vector<PipelineElement>& elements) {
   std::string out;
   for (const auto& e : elements) {
@@ -130,8 +110,10 @@ std::string PassManager::expandedPipeline() const {
 Status PassManager::run(Model& model, PassContext& context) {
   records_.clear();
   for (const auto& pass : passes_) {
+    for (PassInstrumentation* i : instrumentations_) RETURN_IF_ERROR(i->beforePass(*pass, model));
     const auto start = std::chrono::steady_clock::now();
     spdlog::debug("running pass {}", pass->name());
+    context.records.take();  // a pass sees only what it emits itself
     auto result = pass->run(model, context);
     if (!result) return result.status().withContext(fmt::format("pass '{}'", pass->name()));
     PassRunRecord record;
@@ -139,29 +121,14 @@ Status PassManager::run(Model& model, PassContext& context) {
     record.options = pass->optionsString();
     record.changed = result->changed;
     record.statistics = result->statistics;
-    record.quantized = std::move(result->quantized);
+    record.records = context.records.take();
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (verifyEach_) {
       Status valid = model.graph().verify();
       if (!valid.isOk())
         return internalError("pass '{}' left an invalid graph: {}", pass->name(), valid.message());
     }
-    if (measureSizes_) {
-      record.parameters = summarizeModel(model).parameterCount;
-      if (shapes_) {
-        ASSIGN_OR_RETURN(MacTotals macs, countMacsForInputs(model, *shapes_));
-        record.macs = macs.macs;
-      } else {
-        ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
-        (void)inferred;
-        record.macs = countMacs(model.graph()).macs;
-      }
-    }
-    if (probe_) {
-      auto fidelity = probe_->measure(model);
-      if (!fidelity) return fidelity.status().withContext(fmt::format("measuring after pass '{}'", pass->name()));
-      record.fidelity = *fidelity;
-    }
+    for (PassInstrumentation* i : instrumentations_) RETURN_IF_ERROR(i->afterPass(*pass, model, record));
     records_.push_back(std::move(record));
   }
   return Status::ok();

@@ -2,7 +2,7 @@
 
 #include "onnxpress/analysis/Macs.h"
 #include "onnxpress/analysis/ModelSummary.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress {
 namespace {

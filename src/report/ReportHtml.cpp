@@ -160,7 +160,7 @@ std::string reportToHtml(const CompressionReport& r) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<title>onnxpress report: " + escapeXml(r.inputPath) + "</title>\n";
-  out += std::string("<style>") + kStyle + "</style>\n</head>\n<body>\n<main>\n";
+  out += fmt::format("<style>{}</style>\n</head>\n<body>\n<main>\n", kStyle);
   out += "<h1>onnxpress compression report</h1>\n<dl class=\"meta\">\n";
   out += metaRow("tool", "onnxpress " + escapeXml(r.toolVersion));
   out += metaRow("input", codeHtml(r.inputPath));

@@ -129,7 +129,7 @@ json fidelityToJson(const Fidelity& f) {
           {"snr_db", f.snrDb}};
 }
 
-json passRecordToJson(const PassRecord& r) {
+json passRecordToJson(const PassEntry& r) {
   json stats = json::object();
   for (const auto& [key, value] : r.statistics) stats[key] = value;
   json entry = {{"pass", r.pass},         {"options", r.options},
@@ -137,9 +137,9 @@ json passRecordToJson(const PassRecord& r) {
                 {"seconds", r.seconds},   {"parameters", countOrNull(r.parameters)},
                 {"macs", countOrNull(r.macs)}};
   if (r.fidelity) entry["fidelity"] = fidelityToJson(*r.fidelity);
-  if (!r.quantized.empty()) {
+  if (const auto quantized = recordsOf<QuantizedTensorInfo>(r.records); !quantized.empty()) {
     json tensors = json::array();
-    for (const QuantizedTensorInfo& q : r.quantized) tensors.push_back(quantizedTensorToJson(q));
+    for (const QuantizedTensorInfo* q : quantized) tensors.push_back(quantizedTensorToJson(*q));
     entry["quantized"] = tensors;
   }
   return entry;
@@ -147,7 +147,7 @@ json passRecordToJson(const PassRecord& r) {
 
 json reportToJson(const CompressionReport& r) {
   json passes = json::array(), layers = json::array(), gates = json::array();
-  for (const PassRecord& p : r.passes) passes.push_back(passRecordToJson(p));
+  for (const PassEntry& p : r.passes) passes.push_back(passRecordToJson(p));
   for (const LayerRow& l : r.layers) layers.push_back(layerToJson(l));
   for (const Gate& g : r.gates) gates.push_back(gateToJson(g));
   return {{"schema", kReportSchema},

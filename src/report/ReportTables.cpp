@@ -164,7 +164,7 @@ ReportTable energyTable(const CompressionReport& r) {
 
 ReportTable passesTable(const CompressionReport& r) {
   ReportTable table{{"pass", "options", "changed", "statistics", "parameters", "MACs", "fidelity", "time"}, {}};
-  for (const PassRecord& p : r.passes) {
+  for (const PassEntry& p : r.passes) {
     std::string stats;
     for (const auto& [key, value] : p.statistics) stats += (stats.empty() ? "" : ", ") + fmt::format("{} {}", key, value);
     const std::string fidelity =
@@ -193,8 +193,9 @@ ReportTable layersTable(const CompressionReport& r) {
 
 ReportTable quantizedTensorsTable(const CompressionReport& r) {
   ReportTable table{{"tensor", "role", "type", "granularity", "scale", "zero point", "range", "SQNR"}, {}};
-  for (const PassRecord& p : r.passes)
-    for (const QuantizedTensorInfo& q : p.quantized) {
+  for (const PassEntry& p : r.passes)
+    for (const QuantizedTensorInfo* record : recordsOf<QuantizedTensorInfo>(p.records)) {
+      const QuantizedTensorInfo& q = *record;
       const std::string granularity = q.blockSize > 0 ? fmt::format("blocks of {} on axis {} ({})", q.blockSize, q.axis, q.count)
                                       : q.axis >= 0   ? fmt::format("per channel, axis {} ({})", q.axis, q.count)
                                       : q.count > 0   ? "per tensor"

@@ -1,4 +1,5 @@
 #include "onnxpress/runtime/Executor.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 #include <Eigen/Core>
 #include <spdlog/spdlog.h>
@@ -14,11 +15,10 @@ namespace onnxpress::runtime {
 
 namespace {
 
-bool isDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
 int64_t opsetFor(const std::vector<OpsetImport>& opsets, const std::string& domain) {
   for (const auto& o : opsets)
-    if (o.domain == domain || (isDefaultDomain(o.domain) && isDefaultDomain(domain))) return o.version;
+    if (canonicalDomain(o.domain) == domain) return o.version;
   return 0;
 }
 
@@ -82,7 +82,7 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
   // Build every kernel first, so unsupported ops are all reported before any work.
   std::vector<std::string> unsupported;
   for (Node* n : ex->order_) {
-    const std::string domain = isDefaultDomain(n->domain()) ? "" : n->domain();
+    const std::string& domain = n->domain();
     const KernelEntry* entry = findKernel(domain, n->opType());
     if (!entry) {
       unsupported.push_back(fmt::format("{} (domain '{}') at node {}", n->opType(),
@@ -160,7 +160,7 @@ namespace {
 // Constant float bounds of a Relu or Clip node, if known at prepare time.
 std::optional<std::pair<float, float>> activationBounds(const Node& n) {
   constexpr float inf = std::numeric_limits<float>::infinity();
-  if (!isDefaultDomain(n.domain())) return std::nullopt;
+  if (!isDefaultDomain(n)) return std::nullopt;
   if (n.opType() == "Relu") return std::pair{0.f, inf};
   if (n.opType() != "Clip") return std::nullopt;
   std::pair<float, float> bounds{n.floatAttr("min", -inf), n.floatAttr("max", inf)};
@@ -186,7 +186,7 @@ void Executor::planActivationFusion() {
   for (size_t i = 0; i < order_.size(); ++i) {
     const Node& producer = *order_[i];
     const std::string& op = producer.opType();
-    if (!isDefaultDomain(producer.domain()) || (op != "Conv" && op != "Gemm" && op != "MatMul")) continue;
+    if (!isDefaultDomain(producer) || (op != "Conv" && op != "Gemm" && op != "MatMul")) continue;
     const Value* out = producer.output(0);
     if (!out || out->uses().size() != 1 || !out->uses()[0].node || out->isGraphOutput()) continue;
     const Node& activation = *out->uses()[0].node;

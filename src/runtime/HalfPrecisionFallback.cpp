@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/KernelUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress::runtime {
 namespace {
@@ -17,7 +18,7 @@ constexpr std::string_view kTypeAgnosticOps[] = {
     "Where",    "If",      "Loop",    "Scan"};
 
 bool isTypeAgnostic(const Node& node) {
-  if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+  if (!isDefaultDomain(node)) return false;
   return std::find(std::begin(kTypeAgnosticOps), std::end(kTypeAgnosticOps), node.opType()) !=
          std::end(kTypeAgnosticOps);
 }

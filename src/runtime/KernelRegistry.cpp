@@ -7,9 +7,11 @@ namespace onnxpress::runtime {
 const std::vector<KernelEntry>& registeredKernels() {
   static const std::vector<KernelEntry> table = [] {
     std::vector<KernelEntry> all;
-    for (auto family : {unaryKernels, binaryKernels, elementwiseKernels, reduceKernels, shapeKernels, convKernels, poolKernels, normKernels, matmulKernels,
-                        rnnKernels, controlFlowKernels,
-                        quantKernels, quantContribKernels, quantizedRnnKernels, lossKernels, miscKernels, signalKernels, detectionKernels}) {
+    for (auto family : {unaryKernels, binaryKernels, elementwiseKernels, reduceKernels, reshapeKernels, generateKernels,
+                        transposeKernels, padKernels, gatherKernels, resizeKernels, convKernels, poolKernels, normKernels,
+                        matmulKernels, rnnKernels, controlFlowKernels, quantizeLinearKernels, quantizedConvKernels,
+                        quantizedMatMulKernels, quantContribKernels, quantizedRnnKernels, lossKernels, miscKernels,
+                        signalKernels, detectionKernels}) {
       auto rows = family();
       all.insert(all.end(), rows.begin(), rows.end());
     }

@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace onnxpress::runtime {
 
 TensorData TensorData::allocate(DataType dtype, Shape shape) {
@@ -106,9 +109,7 @@ std::vector<int64_t> TensorData::toInt64Vector() const {
 }
 
 std::string shapeToString(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
+  return fmt::format("[{}]", fmt::join(shape, ","));
 }
 
 }  // namespace onnxpress::runtime

@@ -3,7 +3,7 @@
 #include "onnxpress/analysis/Fidelity.h"
 #include "onnxpress/analysis/Macs.h"
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 using namespace onnxpress;
 using namespace onnxpress::test;

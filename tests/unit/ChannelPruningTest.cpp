@@ -10,7 +10,7 @@
 #include "PassTestUtil.h"
 #include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/io/ModelIO.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/ChannelPruning.h"
 
 using namespace onnxpress;

@@ -12,7 +12,7 @@
 #include "BranchTestUtil.h"
 #include "FusionTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/substitution/DepthwiseSeparable.h"
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 

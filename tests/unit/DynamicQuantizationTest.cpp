@@ -32,12 +32,12 @@ QuantizeOptions dynamicOptions(bool perChannel = false, const std::string& weigh
   return options;
 }
 
-PassResult runDynamic(Model& m, const QuantizeOptions& options = dynamicOptions()) {
+QuantizationResult runDynamic(Model& m, const QuantizeOptions& options = dynamicOptions()) {
   auto result = quant::quantizeDynamic(m, options);
   EXPECT_TRUE(result) << result.status().message();
   Status verified = m.graph().verify();
   EXPECT_TRUE(verified.isOk()) << verified.message();
-  return result ? *result : PassResult{};
+  return result ? *result : QuantizationResult{};
 }
 
 int64_t countInitializers(const Model& m, DataType dtype, size_t rank) {
@@ -90,7 +90,7 @@ g (float[4,16] X) => (float[4,8] Y)
 }
 )", {{"$b$", seededLiteral(128, 1)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_TRUE(r.changed);
   EXPECT_EQ(statistic(r, "MatMul"), 1);
   EXPECT_EQ(countOps(m, "DynamicQuantizeLinear"), 1);
@@ -134,7 +134,7 @@ g (float[4,16] X, float[4,16] Z) => (float[4,8] Y1, float[4,8] Y2, float[4,8] Y3
 }
 )", {{"$b$", seededLiteral(128, 2)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_EQ(statistic(r, "MatMul"), 3);
   EXPECT_EQ(statistic(r, "weights quantized"), 1);
   EXPECT_EQ(countOps(m, "MatMulInteger"), 3);
@@ -155,7 +155,7 @@ g (float[1,2,6,6] X) => (float[1,3,3,3] Y)
 }
 )", {{"$w$", seededLiteral(54, 3)}, {"$b$", seededLiteral(3, 4)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
+  QuantizationResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
   EXPECT_EQ(statistic(r, "Conv"), 1);
   EXPECT_EQ(countOps(m, "ConvInteger"), 1);
   EXPECT_EQ(countOps(m, "Conv"), 0);
@@ -189,7 +189,7 @@ g (float[4,16] A) => (float[4,8] Y)
 }
 )", {{"$b$", seededLiteral(128, 5)}, {"$c$", seededLiteral(8, 6)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
+  QuantizationResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
   EXPECT_EQ(statistic(r, "Gemm"), 1);
   EXPECT_EQ(countOps(m, "Gemm"), 0);
   EXPECT_EQ(countOps(m, "MatMulInteger"), 1);
@@ -211,7 +211,7 @@ g (float[4,16] X) => (float[4,8] Y)
   Model before = m.clone();
   QuantizeOptions options = dynamicOptions(false, "uint8");
   options.reduceRange = true;
-  PassResult r = runDynamic(m, options);
+  QuantizationResult r = runDynamic(m, options);
   EXPECT_EQ(statistic(r, "MatMul"), 1);
   EXPECT_EQ(countInitializers(m, DataType::UInt8, 2), 1);
   ASSERT_EQ(r.quantized.size(), 1u);
@@ -229,7 +229,7 @@ g (float[5,2,4] X) => (float[5,1,2,3] Y, float[1,2,3] Yh, float[1,2,3] Yc)
 }
 )", {{"$w$", seededLiteral(48, 8)}, {"$r$", seededLiteral(36, 9)}, {"$b$", seededLiteral(24, 10)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_EQ(statistic(r, "LSTM"), 1);
   EXPECT_EQ(countOps(m, "LSTM"), 0);
   EXPECT_EQ(countOps(m, "DynamicQuantizeLSTM"), 1);
@@ -262,7 +262,7 @@ g (float[5,2,4] X) => (float[5,2,2,3] Y, float[2,2,3] Yh)
 }
 )", {{"$w$", seededLiteral(96, 11)}, {"$r$", seededLiteral(72, 12)}, {"$b$", seededLiteral(48, 13)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
+  QuantizationResult r = runDynamic(m, dynamicOptions(/*perChannel=*/true));
   EXPECT_EQ(statistic(r, "LSTM"), 1);
   Node* lstm = m.graph().findValue("Y")->producer();
   ASSERT_NE(lstm, nullptr);
@@ -283,7 +283,7 @@ g (float[5,2,4] X) => (float[5,1,2,3] Y, float[1,2,3] Yh)
 }
 )", {{"$w$", seededLiteral(36, 14)}, {"$r$", seededLiteral(27, 15)}, {"$b$", seededLiteral(18, 16)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_EQ(statistic(r, "GRU"), 1);
   EXPECT_EQ(statistic(r, "GRU weights (weight-only)"), 2);
   EXPECT_EQ(countOps(m, "GRU"), 1);
@@ -305,7 +305,7 @@ g (bool c, float[4,16] X) => (float[4,8] Y)
 }
 )", {{"$b$", seededLiteral(128, 17)}}).c_str());
   Model before = m.clone();
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_EQ(statistic(r, "MatMul"), 2);
   EXPECT_EQ(countOps(m, "MatMul"), 0);
   EXPECT_EQ(countOps(m, "MatMulInteger"), 2);
@@ -328,7 +328,7 @@ g (float[4,16] A, float[16,8] D) => (float[4,8] Y, float[4,8] Z)
   Z = MatMul (K, D)
 }
 )", {{"$b$", seededLiteral(128, 18)}, {"$k$", seededLiteral(64, 19)}}).c_str());
-  PassResult r = runDynamic(m);
+  QuantizationResult r = runDynamic(m);
   EXPECT_FALSE(r.changed);
   EXPECT_EQ(statistic(r, "skipped: Gemm with transA, alpha != 1 or beta != 1"), 1);
   EXPECT_EQ(statistic(r, "skipped: MatMul with a constant input 0"), 1);

@@ -13,7 +13,7 @@
 
 #include "FusionTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/FloatConversion.h"
 
 using namespace onnxpress;
@@ -28,12 +28,12 @@ QuantizeOptions floatOptions(const std::string& mode) {
   return options;
 }
 
-PassResult convert(Model& m, const QuantizeOptions& options) {
+QuantizationResult convert(Model& m, const QuantizeOptions& options) {
   auto result = quant::convertFloat(m, options);
   EXPECT_TRUE(result) << result.status().message();
   Status verified = m.graph().verify();
   EXPECT_TRUE(verified.isOk()) << verified.message();
-  return result ? *result : PassResult{};
+  return result ? *result : QuantizationResult{};
 }
 
 /// onnx's checker plus strict type inference: every node's types fit its schema.
@@ -127,7 +127,7 @@ g (float[1,2,5,5] X) => (float[1,4] Y)
 TEST(FloatConversion, Fp16ConvertsEveryWeightAndStaysClose) {
   Model m = parseModel(convGemmModel().c_str());
   Model before = m.clone();
-  PassResult r = convert(m, floatOptions("fp16"));
+  QuantizationResult r = convert(m, floatOptions("fp16"));
   for (const Value* v : m.graph().initializers()) EXPECT_EQ(v->initializer()->dtype(), DataType::Float16) << v->name();
   EXPECT_EQ(m.graph().inputs()[0]->type().elemType, DataType::Float16);
   EXPECT_EQ(m.graph().outputs()[0]->type().elemType, DataType::Float16);
@@ -153,7 +153,7 @@ TEST(FloatConversion, KeepIoTypesCastsAtTheBoundaryAndKeepsNames) {
   Model before = m.clone();
   QuantizeOptions options = floatOptions("fp16");
   options.keepIoTypes = true;
-  PassResult r = convert(m, options);
+  QuantizationResult r = convert(m, options);
   const Value* x = m.graph().inputs()[0];
   const Value* y = m.graph().outputs()[0];
   EXPECT_EQ(x->name(), "X");
@@ -184,7 +184,7 @@ g (float[2,3] X) => (float[2,3] Y)
   Y = Add (T, Z)
 }
 )");
-  PassResult r = convert(m, floatOptions("fp16"));
+  QuantizationResult r = convert(m, floatOptions("fp16"));
   EXPECT_EQ(statistic(r, "values clamped to fp16 range"), 2);
   EXPECT_EQ(statistic(r, "values flushed to zero"), 1);
   EXPECT_EQ(statistic(r, "non-finite values kept"), 0);
@@ -205,7 +205,7 @@ TEST(FloatConversion, ExcludedGemmStaysFloat32BetweenCasts) {
   Model before = m.clone();
   QuantizeOptions options = floatOptions("fp16");
   options.excludeOpTypes = {"Gemm"};
-  PassResult r = convert(m, options);
+  QuantizationResult r = convert(m, options);
   Node* gemm = onlyNode(m.graph(), "Gemm");
   ASSERT_NE(gemm, nullptr);
   EXPECT_TRUE(isCastTo(gemm->input(0)->producer(), DataType::Float));
@@ -238,7 +238,7 @@ g (float[3,8] X) => (float[3,4] Y)
 }
 )", {{"$w$", seededLiteral(32, 5)}, {"$b$", seededLiteral(4, 6)}}).c_str());
   Model before = m.clone();
-  PassResult r = convert(m, floatOptions("bf16"));
+  QuantizationResult r = convert(m, floatOptions("bf16"));
   EXPECT_EQ(m.graph().findValue("W")->initializer()->dtype(), DataType::BFloat16);
   EXPECT_EQ(m.graph().findValue("B")->initializer()->dtype(), DataType::BFloat16);
   EXPECT_EQ(m.graph().inputs()[0]->type().elemType, DataType::BFloat16);
@@ -276,7 +276,7 @@ g (float[2,3] X, bool c) => (float[2,3] Y)
 }
 )");
   Model before = m.clone();
-  PassResult r = convert(m, floatOptions("fp16"));
+  QuantizationResult r = convert(m, floatOptions("fp16"));
   Node* constant = onlyNode(m.graph(), "Constant");
   ASSERT_NE(constant, nullptr);
   const Attribute* value = constant->attribute("value");
@@ -318,7 +318,7 @@ g (float[1,2,4] X) => (float[1,2,4] Y, float[1,2,1] M, float[1,2,8] Z)
   Model before = m.clone();
   QuantizeOptions options = floatOptions("fp16");
   options.opTypes = {"LayerNormalization", "Resize"};
-  PassResult r = convert(m, options);
+  QuantizationResult r = convert(m, options);
   Node* norm = onlyNode(m.graph(), "LayerNormalization");
   ASSERT_NE(norm, nullptr);
   EXPECT_EQ(norm->input(1)->initializer()->dtype(), DataType::Float16);
@@ -347,7 +347,7 @@ g (float[2,6] X) => (float[2,3] V, int64[2,3] I)
 }
 )");
   Model before = m.clone();
-  PassResult r = convert(m, floatOptions("fp16"));
+  QuantizationResult r = convert(m, floatOptions("fp16"));
   Node* topk = onlyNode(m.graph(), "TopK");
   ASSERT_NE(topk, nullptr);
   EXPECT_TRUE(isCastTo(topk->input(0)->producer(), DataType::Float));

@@ -3,7 +3,7 @@
 // reproduce the original's outputs bit for bit.
 #include "BranchTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/FoldConstants.h"
 
 using namespace onnxpress;

@@ -3,7 +3,7 @@
 #include "BranchTestUtil.h"
 #include "FusionTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FuseBatchNorm.h"
 
 using namespace onnxpress;

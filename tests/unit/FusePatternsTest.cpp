@@ -16,10 +16,6 @@ PassResult runFusePatterns(Model& m, FusePatternsOptions options = {}) {
   return runPassOn(pass, m);
 }
 
-const Node* producerOf(const Model& m, const std::string& name) {
-  const Value* v = m.graph().findValue(name);
-  return v ? v->producer() : nullptr;
-}
 }  // namespace
 
 // ---- layernorm --------------------------------------------------------------------------

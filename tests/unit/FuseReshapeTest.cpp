@@ -1,6 +1,6 @@
 // fuse-reshape. Tolerance: exact (only shapes change; element order is kept).
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FuseReshape.h"
 
 using namespace onnxpress;

@@ -14,10 +14,6 @@ PassResult runFuseTranspose(Model& m) {
   return runPassOn(pass, m);
 }
 
-const Node* producerOf(const Model& m, const std::string& name) {
-  const Value* v = m.graph().findValue(name);
-  return v ? v->producer() : nullptr;
-}
 }  // namespace
 
 TEST(FuseTranspose, ComposesPairsAsOutputAxisOfInputAxis) {

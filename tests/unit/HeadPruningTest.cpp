@@ -12,8 +12,7 @@
 #include "PassTestUtil.h"
 #include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/io/ModelIO.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/HeadPruning.h"
 #include "onnxpress/passes/pruning/Prune.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
@@ -231,18 +230,12 @@ Model zeroedReference(const Model& m, size_t count) {
   return reference;
 }
 
-const Node* producerOf(const Model& m, const std::string& value) {
-  const Value* v = m.graph().findValue(value);
-  EXPECT_NE(v, nullptr) << value;
-  return v ? v->producer() : nullptr;
-}
-
 std::vector<int64_t> weightDims(const Model& m, const std::string& matmulOutput) {
   return staticShape(producerOf(m, matmulOutput)->input(1)).value_or(std::vector<int64_t>{});
 }
 
 std::vector<int64_t> shapeOf(const Model& m, const std::string& reshapeOutput) {
-  return cleanup::constantInts(producerOf(m, reshapeOutput)->input(1)).value_or(std::vector<int64_t>{});
+  return constantInts(producerOf(m, reshapeOutput)->input(1)).value_or(std::vector<int64_t>{});
 }
 
 std::map<std::string, runtime::TensorData> blockInputs(int64_t batch, int64_t seq, uint32_t seed) {
@@ -314,10 +307,10 @@ TEST(HeadPruning, ConstantNodeWeightsAndShapesBuiltFromShape) {
   EXPECT_EQ(shapeOf(m, "v4"), (std::vector<int64_t>{0, 0, -1, 2}));  // -1 adapts by itself
   const Node* qshape = producerOf(m, "q4")->input(1)->producer();
   ASSERT_TRUE(qshape && qshape->opType() == "Concat");
-  EXPECT_EQ(cleanup::constantInts(qshape->input(2)), (std::vector<int64_t>{2}));
+  EXPECT_EQ(constantInts(qshape->input(2)), (std::vector<int64_t>{2}));
   const Node* mshape = producerOf(m, "merged")->input(1)->producer();
   ASSERT_TRUE(mshape && mshape->opType() == "Concat");
-  EXPECT_EQ(cleanup::constantInts(mshape->input(1)), (std::vector<int64_t>{4}));
+  EXPECT_EQ(constantInts(mshape->input(1)), (std::vector<int64_t>{4}));
   for (int64_t seq : {3, 5}) expectSame(reference, m, blockInputs(2, seq, static_cast<uint32_t>(seq)));
 }
 

@@ -3,7 +3,7 @@
 
 #include "TestUtil.h"
 #include "onnxpress/pass/PassManager.h"
-#include "onnxpress/pass/PassRegistry.h"
+#include "onnxpress/driver/PassRegistry.h"
 
 using namespace onnxpress;
 
@@ -30,27 +30,27 @@ TEST(PassManager, SyntaxErrorsAreUsageErrors) {
 }
 
 TEST(PassManager, ErrorsNameThePassAndTheKey) {
-  auto unknownPass = PassManager::fromText("eliminate-dead,no-such-pass");
+  auto unknownPass = buildPipeline("eliminate-dead,no-such-pass");
   ASSERT_FALSE(unknownPass);
   EXPECT_NE(unknownPass.status().message().find("'no-such-pass'"), std::string::npos);
 
-  auto unknownKey = PassManager::fromText("eliminate-dead{bogus=1}");
+  auto unknownKey = buildPipeline("eliminate-dead{bogus=1}");
   ASSERT_FALSE(unknownKey);
   EXPECT_EQ(unknownKey.status().code(), ErrorCode::Usage);
   EXPECT_NE(unknownKey.status().message().find("pass 'eliminate-dead'"), std::string::npos);
   EXPECT_NE(unknownKey.status().message().find("'bogus'"), std::string::npos);
 
-  auto badValue = PassManager::fromText("eliminate-dead{functions=maybe}");
+  auto badValue = buildPipeline("eliminate-dead{functions=maybe}");
   ASSERT_FALSE(badValue);
   EXPECT_NE(badValue.status().message().find("option 'functions'"), std::string::npos);
 }
 
 TEST(PassManager, ExpandedPipelineFillsDefaultsAndRoundTrips) {
-  auto pm = PassManager::fromText("eliminate-dead{opsets=false}");
+  auto pm = buildPipeline("eliminate-dead{opsets=false}");
   ASSERT_TRUE(pm);
   const std::string expanded = pm->expandedPipeline();
   EXPECT_EQ(expanded, "eliminate-dead{functions=true opsets=false}");
-  auto again = PassManager::fromText(expanded);
+  auto again = buildPipeline(expanded);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->expandedPipeline(), expanded);
 }
@@ -87,7 +87,7 @@ g (float[2] X) => (float[2] Y)
   Z = Neg(X)
 }
 )");
-  auto pm = PassManager::fromText("eliminate-dead,eliminate-dead");
+  auto pm = buildPipeline("eliminate-dead,eliminate-dead");
   ASSERT_TRUE(pm);
   pm->setVerifyEach(true);
   PassContext ctx;

@@ -8,7 +8,7 @@
 #include "TestUtil.h"
 #include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/analysis/Profile.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 using namespace onnxpress;
 using namespace onnxpress::test;

@@ -35,26 +35,11 @@ std::vector<int> seededInts(int n, uint32_t seed, int lo, int hi) {
   return v;
 }
 
-template <typename T>
-std::string literal(const std::vector<T>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if constexpr (std::is_floating_point_v<T>) out += fmt::format("{}{:.9g}", i ? ", " : "", values[i]);
-    else out += fmt::format("{}{}", i ? ", " : "", values[i]);
-  }
-  return out + "}";
-}
-
 /// Bias scales x_scale * w_scale[c], in float as the quantizer computes them.
 std::vector<float> productScales(float xs, const std::vector<float>& ws) {
   std::vector<float> out;
   for (float w : ws) out.push_back(xs * w);
   return out;
-}
-
-Node* producerOf(const Model& m, const std::string& value) {
-  Value* v = m.graph().findValue(value);
-  return v ? v->producer() : nullptr;
 }
 
 Node* firstOp(const Model& m, const std::string& opType) {

@@ -14,7 +14,7 @@
 #include "NpzTestUtil.h"
 #include "PassTestUtil.h"
 #include "onnxpress/data/Dataset.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/BiasCorrection.h"
 #include "onnxpress/passes/quantization/CrossLayerEqualization.h"
 #include "onnxpress/passes/quantization/SmoothQuant.h"
@@ -30,11 +30,6 @@ std::vector<float> uniform(size_t n, uint32_t seed, float lo = -1.f, float hi = 
   std::vector<float> v(n);
   for (float& x : v) x = u(rng);
   return v;
-}
-
-template <typename T>
-std::string literal(const std::vector<T>& values) {
-  return fmt::format("{{{}}}", fmt::join(values, ", "));
 }
 
 quant::Scope scopeOf(std::vector<std::string> opTypes) {

@@ -1,6 +1,6 @@
 // Recipes: YAML and JSON spellings of a pipeline round-trip with the text form.
 #include "TestUtil.h"
-#include "onnxpress/pass/Recipe.h"
+#include "onnxpress/driver/Recipe.h"
 
 using namespace onnxpress;
 using namespace onnxpress::test;

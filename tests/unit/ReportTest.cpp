@@ -42,7 +42,7 @@ CompressionReport fullReport() {
   r.inputPath = "models/in.onnx";
   r.outputPath = "out/out.onnx";
   r.pipeline = "eliminate-dead{functions=true opsets=true}";
-  PassRecord pass;
+  PassEntry pass;
   pass.pass = "eliminate-dead";
   pass.options = "functions=true opsets=true";
   pass.changed = true;

@@ -22,7 +22,7 @@
 #include "FusionTestUtil.h"
 #include "NpzTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/analysis/Sensitivity.h"
+#include "onnxpress/driver/Sensitivity.h"
 
 using namespace onnxpress;
 using namespace onnxpress::test;

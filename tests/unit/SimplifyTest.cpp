@@ -1,6 +1,6 @@
 // simplify. Tolerance: 1e-5 relative, the loosest of its members (fuse-bn).
 #include "PassTestUtil.h"
-#include "onnxpress/passes/cleanup/Simplify.h"
+#include "onnxpress/driver/Simplify.h"
 
 using namespace onnxpress;
 using namespace onnxpress::test;

@@ -10,7 +10,7 @@
 #include "NpzTestUtil.h"
 #include "PassTestUtil.h"
 #include "onnxpress/data/Dataset.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/Calibration.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
@@ -35,13 +35,19 @@ std::string writeCalibration(const TempDir& dir, std::vector<int64_t> shape, int
   return path;
 }
 
-Expected<PassResult> quantize(Model& m, const std::string& calibPath, RawOptions raw) {
+// Runs the quantize pass; `quantized` holds the records it emitted into the context.
+Expected<QuantizationResult> quantize(Model& m, const std::string& calibPath, RawOptions raw) {
   ASSIGN_OR_RETURN(QuantizeOptions options, parseOptions<QuantizeOptions>("quantize", raw));
   ASSIGN_OR_RETURN(Dataset data, Dataset::open(calibPath));
   QuantizePass pass(options);
   PassContext context;
   context.calibrationData = &data;
-  return pass.run(m, context);
+  ASSIGN_OR_RETURN(PassResult base, pass.run(m, context));
+  QuantizationResult result;
+  static_cast<PassResult&>(result) = std::move(base);
+  for (const QuantizedTensorInfo* info : recordsOf<QuantizedTensorInfo>(context.records.records()))
+    result.quantized.push_back(*info);
+  return result;
 }
 
 double outputSnrDb(const Model& reference, const Model& quantized, uint32_t seed = 11) {

@@ -12,7 +12,7 @@
 #include "FusionTestUtil.h"
 #include "PassTestUtil.h"
 #include "onnxpress/pass/PassOptions.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/Prune.h"
 #include "onnxpress/passes/pruning/UnstructuredPruning.h"
 

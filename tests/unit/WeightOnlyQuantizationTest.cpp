@@ -15,7 +15,7 @@
 
 #include "FusionTestUtil.h"
 #include "PassTestUtil.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/OpsetUpgrade.h"
 #include "onnxpress/passes/quantization/WeightOnlyQuantization.h"
 
@@ -33,12 +33,12 @@ QuantizeOptions weightOnly(const std::string& type, int64_t blockSize, bool matm
   return o;
 }
 
-PassResult quantize(Model& m, const QuantizeOptions& options) {
-  Expected<PassResult> r = quant::quantizeWeightOnly(m, options);
+QuantizationResult quantize(Model& m, const QuantizeOptions& options) {
+  Expected<QuantizationResult> r = quant::quantizeWeightOnly(m, options);
   EXPECT_TRUE(r) << r.status().message();
   Status verified = m.graph().verify();
   EXPECT_TRUE(verified.isOk()) << verified.message();
-  return r ? *r : PassResult{};
+  return r ? *r : QuantizationResult{};
 }
 
 Node* firstNode(const Model& m, const std::string& opType) {
@@ -114,7 +114,7 @@ TEST(WeightOnlyQuantization, MatMulInt4InBlocksOf32UpgradesToOpset21AndShrinksTh
   const std::string text = substitute(kMatMul, {{"$w$", seededLiteral(64 * 32, 1)}});
   Model before = parseModel(text.c_str());
   Model m = parseModel(text.c_str());
-  PassResult r = quantize(m, weightOnly("int4", 32));
+  QuantizationResult r = quantize(m, weightOnly("int4", 32));
   EXPECT_EQ(statistic(r, "MatMul"), 1);
   EXPECT_EQ(statistic(r, "opset upgraded to 21"), 1);
   EXPECT_EQ(m.opsetVersion(""), 21);
@@ -170,7 +170,7 @@ g (float[3,80] X) => (float[3,24] Y)
 )", {{"$w$", seededLiteral(80 * 24, 2)}});
     Model before = parseModel(text.c_str());
     Model m = parseModel(text.c_str());
-    PassResult r = quantize(m, weightOnly(type, 32, /*matmulNBits=*/true));
+    QuantizationResult r = quantize(m, weightOnly(type, 32, /*matmulNBits=*/true));
     EXPECT_EQ(statistic(r, "MatMul as MatMulNBits"), 1);
     EXPECT_EQ(countOps(m, "MatMulNBits"), 1);
     EXPECT_EQ(countOps(m, "MatMul"), 0);
@@ -231,7 +231,7 @@ g (int64[3,5] I) => (float[3,5,64] Y)
 )", {{"$e$", seededLiteral(100 * 64, 3)}});
   Model before = parseModel(text.c_str());
   Model m = parseModel(text.c_str());
-  PassResult r = quantize(m, weightOnly("int8", 32));
+  QuantizationResult r = quantize(m, weightOnly("int8", 32));
   EXPECT_EQ(statistic(r, "Gather"), 1);
   EXPECT_EQ(countOps(m, "DequantizeLinear"), 1);
   EXPECT_EQ(countOps(m, "Gather"), 1);
@@ -274,7 +274,7 @@ g (float[4,64] X) => (float[4,32] Y, float[4,1] M)
 )", {{"$w$", seededLiteral(64 * 32, 4)}});
   Model before = parseModel(text.c_str());
   Model m = parseModel(text.c_str());
-  PassResult r = quantize(m, weightOnly("int4", 32));
+  QuantizationResult r = quantize(m, weightOnly("int4", 32));
   EXPECT_EQ(statistic(r, "opset converted to 17 (onnx version converter)"), 1);
   EXPECT_EQ(statistic(r, "opset upgraded to 21"), 1);
   EXPECT_EQ(statistic(r, "opset upgrade: ReduceMean axes attribute moved to an input"), 1);
@@ -315,7 +315,7 @@ g (float[1,4,2,2] X, float[2,64] A) => (float[1,4,2,2] Y, float[2,32] Z)
 )", {{"$w$", seededLiteral(64 * 32, 5)}});
   Model m = parseModel(text.c_str());
   firstNode(m, "GroupNormalization")->setName("gn1");
-  Expected<PassResult> r = quant::quantizeWeightOnly(m, weightOnly("int4", 32));
+  Expected<QuantizationResult> r = quant::quantizeWeightOnly(m, weightOnly("int4", 32));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().code(), ErrorCode::Usage);
   EXPECT_NE(r.status().message().find("GroupNormalization 'gn1'"), std::string::npos) << r.status().message();
@@ -343,7 +343,7 @@ g (float[2,64] X, float[3,64] Z) => (float[2,32] Y, float[3,32] U)
     SCOPED_TRACE("DequantizeLinear");
     Model before = parseModel(text.c_str());
     Model m = parseModel(text.c_str());
-    PassResult r = quantize(m, weightOnly("int4", 32));
+    QuantizationResult r = quantize(m, weightOnly("int4", 32));
     EXPECT_EQ(statistic(r, "MatMul"), 2);
     EXPECT_EQ(countOps(m, "DequantizeLinear"), 1);
     EXPECT_LE(initializersOfType(m, DataType::Int4), 2);  // one weight: its codes (and zero points)
@@ -361,7 +361,7 @@ g (float[2,64] X, float[3,64] Z) => (float[2,32] Y, float[3,32] U)
   {
     SCOPED_TRACE("MatMulNBits");
     Model m = parseModel(text.c_str());
-    PassResult r = quantize(m, weightOnly("uint4", 32, /*matmulNBits=*/true));
+    QuantizationResult r = quantize(m, weightOnly("uint4", 32, /*matmulNBits=*/true));
     EXPECT_EQ(countOps(m, "MatMulNBits"), 2);
     EXPECT_EQ(initializersOfType(m, DataType::UInt8), 2);  // packed codes and zero points, once
     EXPECT_EQ(m.graph().findValue("W"), nullptr);
@@ -378,7 +378,7 @@ g (float[2,64] X, float[3,64] Z) => (float[2,32] Y, float[3,32] U)
 TEST(WeightOnlyQuantization, MatMulNBitsNeedsA4BitType) {
   const std::string text = substitute(kMatMul, {{"$w$", seededLiteral(64 * 32, 7)}});
   Model m = parseModel(text.c_str());
-  Expected<PassResult> r = quant::quantizeWeightOnly(m, weightOnly("int8", 32, /*matmulNBits=*/true));
+  Expected<QuantizationResult> r = quant::quantizeWeightOnly(m, weightOnly("int8", 32, /*matmulNBits=*/true));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.status().code(), ErrorCode::Usage);
   EXPECT_EQ(countOps(m, "MatMul"), 1);

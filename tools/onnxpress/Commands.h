@@ -32,8 +32,6 @@ void addQuantizeCommand(CLI::App& app, Action& action);
 Expected<Model> loadForCommand(const std::string& path);
 /// Writes `j` to stdout, pretty-printed, followed by a newline.
 void printJson(const nlohmann::json& j);
-/// Refuses an output path that is the input itself or sits in a missing directory.
-Status checkOutputPath(const std::string& input, const std::string& output);
 /// File size in bytes, or -1.
 int64_t fileSize(const std::string& path);
 

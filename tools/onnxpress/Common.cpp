@@ -15,17 +15,6 @@ Expected<Model> loadForCommand(const std::string& path) {
 
 void printJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
 
-Status checkOutputPath(const std::string& input, const std::string& output) {
-  std::error_code ec;
-  if (output.empty()) return usageError("an output path is required (-o OUT)");
-  if (fs::absolute(input, ec) == fs::absolute(output, ec) || sameFile(input, output))
-    return usageError("{}: refusing to overwrite the input model; choose another -o", output);
-  if (fs::is_directory(output, ec)) return usageError("{}: output is a directory; give a file name", output);
-  fs::path dir = fs::path(output).parent_path();
-  if (!dir.empty() && !fs::is_directory(dir, ec)) return usageError("{}: output directory does not exist", output);
-  return Status::ok();
-}
-
 int64_t fileSize(const std::string& path) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);

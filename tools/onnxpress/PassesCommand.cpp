@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "Commands.h"
-#include "onnxpress/pass/PassRegistry.h"
+#include "onnxpress/driver/PassRegistry.h"
 
 namespace onnxpress::cli {
 

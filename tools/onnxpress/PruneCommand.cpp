@@ -3,19 +3,23 @@
 //     [--max-drop X --data DATA] [--exclude-nodes REGEX] [--sparse-storage]
 //     [compress's --eval-data, --report, gates, ... --json]
 //
-// Sugar for `compress --passes prune{...}`: the flags become the prune pass's options
-// and the run, measurements, reports and gates are compress's. Usage errors (option
-// values, a per-layer NAME that matches no layer) come before any work.
+// Sugar for `compress --passes prune{...}`: the flags are the prune pass's options,
+// generated from PruneOptions::visitOptions (see PassOptionsCli.h), and the run,
+// measurements, reports and gates are compress's. Usage errors (option values, a
+// per-layer NAME that matches no layer) come before any work.
 // `--per-layer auto` asks the sensitivity analysis for the per-layer sparsities that
 // keep the accuracy drop on DATA within --max-drop.
 #include <fmt/ranges.h>
 
 #include <memory>
+#include <vector>
 
 #include "Commands.h"
 #include "CompressRun.h"
-#include "onnxpress/analysis/Sensitivity.h"
+#include "PassOptionsCli.h"
+#include "onnxpress/driver/Sensitivity.h"
 #include "onnxpress/data/Dataset.h"
+#include "onnxpress/io/ModelIO.h"  // checkOutputPath
 #include "onnxpress/pass/PassOptions.h"
 #include "onnxpress/passes/pruning/Prune.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
@@ -26,30 +30,9 @@ namespace {
 
 struct PruneArgs {
   CompressArgs compress;
-  // Pass options as written; an empty one is left to the pass's default.
-  std::string sparsity, granularity, nm, criterion, scope, perLayer, excludeNodes, opTypes, seed;
-  bool sparseStorage = false;
+  PassFlags pass;             // the prune pass's options, one --KEY each, as written
   std::string maxDrop, data;  // --per-layer auto
 };
-
-// The given flags as the pass's raw options, in the order the pass lists them.
-RawOptions passOptions(const PruneArgs& args) {
-  RawOptions raw;
-  auto add = [&](const char* key, const std::string& value) {
-    if (!value.empty()) raw.emplace_back(key, value);
-  };
-  add("sparsity", args.sparsity);
-  add("granularity", args.granularity);
-  add("n-m", args.nm);
-  add("criterion", args.criterion);
-  add("scope", args.scope);
-  if (args.perLayer != "auto") add("per-layer", args.perLayer);
-  add("exclude-nodes", args.excludeNodes);
-  add("op-types", args.opTypes);
-  if (args.sparseStorage) add("sparse-storage", "true");
-  add("seed", args.seed);
-  return raw;
-}
 
 // NAME=S entries from the sensitivity analysis: per layer, the highest level whose
 // drop on DATA (top-1 with labels, else 1 - cosine) stays within --max-drop.
@@ -69,17 +52,20 @@ Expected<std::string> choosePerLayer(const Model& model, const PruneOptions& opt
 }
 
 Status runPrune(const PruneArgs& args) {
-  const bool automatic = args.perLayer == "auto";
-  if (args.sparsity.empty() && args.granularity != "n:m")
+  const std::string granularity = args.pass.value("granularity");
+  const bool automatic = args.pass.value("per-layer") == "auto";
+  if (args.pass.value("sparsity").empty() && granularity != "n:m")
     return usageError("prune: --sparsity S is required (only --granularity n:m takes its sparsity from --n-m)");
   if (automatic && (args.maxDrop.empty() || args.data.empty()))
     return usageError("prune: --per-layer auto needs --max-drop X and --data DATA");
   if (!automatic && (!args.maxDrop.empty() || !args.data.empty()))
     return usageError("prune: --max-drop and --data go with --per-layer auto");
-  if (automatic && (args.granularity == "head" || args.granularity == "layer"))
+  if (automatic && (granularity == "head" || granularity == "layer"))
     return usageError("prune: --per-layer auto works with granularity unstructured, n:m, channel and neuron");
 
-  RawOptions raw = passOptions(args);
+  // The given flags as the pass's raw options; `--per-layer auto` is the command's, not the pass's.
+  RawOptions raw = args.pass.raw();
+  if (automatic) std::erase_if(raw, [](const auto& option) { return option.first == "per-layer"; });
   ASSIGN_OR_RETURN(PruneOptions options, parseOptions<PruneOptions>("prune", raw));
   RETURN_IF_ERROR(checkOutputPath(args.compress.model, args.compress.output));
   {  // this copy of the model is gone before the run loads its own
@@ -107,23 +93,15 @@ void addPruneCommand(CLI::App& app, Action& action) {
   auto args = std::make_shared<PruneArgs>();
   cmd->add_option("MODEL", args->compress.model, "input ONNX model")->required();
   cmd->add_option("-o,--output", args->compress.output, "output ONNX file (never the input)")->required();
-  cmd->add_option("--sparsity", args->sparsity,
-                  "fraction of weights (channels, heads, blocks) to remove, in [0, 1); required except for n:m");
-  cmd->add_option("--granularity", args->granularity,
-                  "unstructured (default), n:m, channel, neuron, head or layer (residual blocks)");
-  cmd->add_option("--n-m", args->nm, "with --granularity n:m: keep N of every M weights along the reduction dim (2:4)");
-  cmd->add_option("--criterion", args->criterion, "importance: l1 (default), l2 or random");
-  cmd->add_option("--scope", args->scope, "layer (every layer at S), global (one threshold for all layers) or auto (default: global for "
-                  "unstructured, layer otherwise)");
-  cmd->add_option("--per-layer", args->perLayer,
-                  "NAME=S,... sparsity overrides by node or weight name, or auto (needs --max-drop and --data)");
+  // --sparsity, --granularity, ..., --seed: the pass's options (PruneOptions::visitOptions)
+  args->pass.add<PruneOptions>(cmd);
+  args->pass.option("sparsity")
+      ->description("fraction of weights (channels, heads, blocks) to remove, in [0, 1); required except for n:m")
+      ->default_str("");  // no default here: the command asks for it
+  args->pass.option("per-layer")->description(
+      "NAME=S,... sparsity overrides by node or weight name, or auto (needs --max-drop and --data)");
   cmd->add_option("--max-drop", args->maxDrop, "with --per-layer auto: the top-1 drop allowed on --data (0.01 or 1%)");
   cmd->add_option("--data", args->data, "with --per-layer auto: labelled DATA for the sensitivity analysis");
-  cmd->add_option("--exclude-nodes", args->excludeNodes, "regex: nodes whose name it matches are never pruned");
-  cmd->add_option("--op-types", args->opTypes, "ops whose weights are pruned (default Conv,Gemm,MatMul)");
-  cmd->add_option("--seed", args->seed, "seed for --criterion random (default 0)");
-  cmd->add_flag("--sparse-storage", args->sparseStorage,
-                "store pruned weights as ONNX sparse_initializer where that is smaller (float32: above 2/3 zeros)");
   addCompressionOptions(cmd, args->compress);
   cmd->footer("Exit codes: 0 ok, 1 usage, 2 invalid model or data, 3 internal error, 4 a gate was not met\n"
               "(OUT and the reports are written first, so CI can keep them).");

@@ -5,8 +5,9 @@
 //     [--exclude-nodes REGEX] [--exclude-op-types LIST] [--keep-io-types] [repairs]
 //     [compress's --eval-data, --report, gates, ... --json]
 //
-// Sugar for `compress --passes simplify,quantize{...}`: the flags become the quantize pass's
-// options (one options struct, include/onnxpress/passes/quantization/Quantize.h) and
+// Sugar for `compress --passes simplify,quantize{...}`: the flags are the quantize pass's
+// options, generated from its one options struct (QuantizeOptions::visitOptions in
+// include/onnxpress/passes/quantization/Quantize.h, see PassOptionsCli.h), and
 // the run, measurements, reports and gates are compress's. Without --eval-data the
 // per-layer SQNR is measured on the calibration data.
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 
 #include "Commands.h"
 #include "CompressRun.h"
+#include "PassOptionsCli.h"
 #include "onnxpress/pass/PassOptions.h"
 #include "onnxpress/passes/quantization/OpsetUpgrade.h"
 #include "onnxpress/passes/quantization/Quantize.h"
@@ -25,47 +27,12 @@ namespace {
 
 struct QuantizeArgs {
   CompressArgs compress;
-  // Pass options as written; an empty one is left to the pass's default.
-  std::string mode, format, weightType, activationType, blockSize, calibMethod, percentile, calibSamples;
-  std::string opTypes, excludeNodes, excludeOpTypes, smoothQuantAlpha;
-  bool perChannel = false, symmetric = false, reduceRange = false, keepIoTypes = false, matmulNBits = false;
-  bool biasCorrection = false, equalize = false, smoothQuant = false;
+  PassFlags pass;  // the quantize pass's options, one --KEY each, as written
   bool noSimplify = false;
 };
 
-RawOptions passOptions(const QuantizeArgs& args) {
-  RawOptions raw;
-  auto add = [&](const char* key, const std::string& value) {
-    if (!value.empty()) raw.emplace_back(key, value);
-  };
-  auto flag = [&](const char* key, bool on) {
-    if (on) raw.emplace_back(key, "true");
-  };
-  add("mode", args.mode);
-  add("format", args.format);
-  add("weight-type", args.weightType);
-  add("activation-type", args.activationType);
-  flag("per-channel", args.perChannel);
-  flag("symmetric", args.symmetric);
-  flag("reduce-range", args.reduceRange);
-  add("block-size", args.blockSize);
-  add("calib-method", args.calibMethod);
-  add("percentile", args.percentile);
-  add("calib-samples", args.calibSamples);
-  add("op-types", args.opTypes);
-  add("exclude-nodes", args.excludeNodes);
-  add("exclude-op-types", args.excludeOpTypes);
-  flag("keep-io-types", args.keepIoTypes);
-  flag("matmul-nbits", args.matmulNBits);
-  flag("bias-correction", args.biasCorrection);
-  flag("equalize", args.equalize);
-  flag("smoothquant", args.smoothQuant);
-  add("smoothquant-alpha", args.smoothQuantAlpha);
-  return raw;
-}
-
 Status runQuantize(const QuantizeArgs& args) {
-  RawOptions raw = passOptions(args);
+  RawOptions raw = args.pass.raw();
   ASSIGN_OR_RETURN(QuantizeOptions options, parseOptions<QuantizeOptions>("quantize", raw));
   const bool calibrates = options.mode == "static";
   if (calibrates && args.compress.calibData.empty())
@@ -88,32 +55,10 @@ void addQuantizeCommand(CLI::App& app, Action& action) {
   auto args = std::make_shared<QuantizeArgs>();
   cmd->add_option("MODEL", args->compress.model, "input ONNX model (float32)")->required();
   cmd->add_option("-o,--output", args->compress.output, "output ONNX file (never the input)")->required();
-  cmd->add_option("--mode", args->mode, "static (default), dynamic, weight-only, fp16 or bf16");
-  cmd->add_option("--format", args->format,
-                  "static: qdq (default: QuantizeLinear/DequantizeLinear pairs, for ORT, TensorRT, onnxruntime-web) or "
-                  "qoperator (QLinearConv, QLinearMatMul, com.microsoft QLinearAdd/Mul/pools)");
-  cmd->add_option("--weight-type", args->weightType, "int8 (default), uint8, int4 or uint4");
-  cmd->add_option("--activation-type", args->activationType, "static: uint8 (default) or int8");
-  cmd->add_flag("--per-channel", args->perChannel, "one weight scale per output channel (needs opset 13: upgraded)");
-  cmd->add_flag("--symmetric", args->symmetric,
-                "symmetric activations and unsigned weights too (signed weights are always symmetric)");
-  cmd->add_flag("--reduce-range", args->reduceRange, "7-bit weights, for CPUs without VNNI");
-  cmd->add_option("--block-size", args->blockSize, "weight-only: weights per scale along K (power of two >= 16; default 128)");
+  // --mode, --format, ..., --smoothquant-alpha: the pass's options (QuantizeOptions::visitOptions)
+  args->pass.add<QuantizeOptions>(cmd);
   cmd->add_option("--calib-data", args->compress.calibData,
                   "DATA (.npz or directory) to calibrate on; checked against the model's inputs before any work");
-  cmd->add_option("--calib-method", args->calibMethod, "minmax (default), percentile, entropy or mse");
-  cmd->add_option("--percentile", args->percentile, "with --calib-method percentile: P in (50, 100] (default 99.999)");
-  cmd->add_option("--calib-samples", args->calibSamples, "samples of --calib-data to use (default: all)");
-  cmd->add_option("--op-types", args->opTypes, "ops to quantize, comma separated (default: the mode's set)");
-  cmd->add_option("--exclude-nodes", args->excludeNodes, "regex: nodes whose name it matches stay float");
-  cmd->add_option("--exclude-op-types", args->excludeOpTypes,
-                  "ops left in float, comma separated (fp16/bf16: added to the default blocklist)");
-  cmd->add_flag("--keep-io-types", args->keepIoTypes, "fp16/bf16: graph inputs and outputs stay float32");
-  cmd->add_flag("--matmul-nbits", args->matmulNBits, "weight-only int4: com.microsoft MatMulNBits instead of DequantizeLinear");
-  cmd->add_flag("--bias-correction", args->biasCorrection, "static: correct biases by the mean output error on the calibration data");
-  cmd->add_flag("--equalize", args->equalize, "static: cross-layer equalization of Conv/Gemm pairs first (CNNs)");
-  cmd->add_flag("--smoothquant", args->smoothQuant, "static: SmoothQuant for MatMul inputs (transformers)");
-  cmd->add_option("--smoothquant-alpha", args->smoothQuantAlpha, "SmoothQuant migration strength in [0, 1] (default 0.5)");
   cmd->add_flag("--no-simplify", args->noSimplify,
                 "quantize the graph as it is; by default `simplify` runs first (folds BatchNormalization and "
                 "constants, fuses patterns) as ONNX Runtime's quant_pre_process does");

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "Commands.h"
-#include "onnxpress/analysis/Sensitivity.h"
+#include "onnxpress/driver/Sensitivity.h"
 #include "onnxpress/support/Format.h"
 #include "onnxpress/support/Progress.h"
 

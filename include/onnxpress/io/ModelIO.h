@@ -47,4 +47,7 @@ std::vector<std::string> externalDataFiles(const Model& model);
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool sameFile(const std::string& a, const std::string& b);
 
+/// Refuses an output path that is the input itself, a directory, or in a missing directory.
+Status checkOutputPath(const std::string& input, const std::string& output);
+
 }  // namespace onnxpress

@@ -45,6 +45,8 @@ std::optional<DataType> dataTypeFromName(std::string_view name);
 int dataTypeBits(DataType type);
 /// Product of `dims` (1 for a scalar).
 int64_t elementCount(const std::vector<int64_t>& dims);
+/// The product of dims[begin, end) (end clamped to dims.size()); 1 for an empty range.
+int64_t elementCount(const std::vector<int64_t>& dims, size_t begin, size_t end);
 /// Bytes needed to store `count` packed elements (rounds 4-bit types up).
 size_t dataTypeStorageBytes(DataType type, int64_t count);
 

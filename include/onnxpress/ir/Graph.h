@@ -30,6 +30,10 @@ namespace onnxpress {
 class Graph;
 class Node;
 
+/// The default domain is spelled "" in the IR; ONNX also allows "ai.onnx". Every
+/// domain the IR stores (nodes, opset imports) goes through this once.
+inline std::string canonicalDomain(std::string domain) { return domain == "ai.onnx" ? std::string() : domain; }
+
 /// One attribute of a node. The kinds are numbered as ONNX AttributeProto.AttributeType.
 struct Attribute {
   enum class Kind {
@@ -130,9 +134,9 @@ class Node {
 
   const std::string& opType() const { return opType_; }
   void setOpType(std::string op) { opType_ = std::move(op); }
-  /// "" means the default ai.onnx domain.
+  /// "" means the default ai.onnx domain; "ai.onnx" is stored as "" (see canonicalDomain).
   const std::string& domain() const { return domain_; }
-  void setDomain(std::string domain) { domain_ = std::move(domain); }
+  void setDomain(std::string domain) { domain_ = canonicalDomain(std::move(domain)); }
   const std::string& name() const { return name_; }
   void setName(std::string name) { name_ = std::move(name); }
   const std::string& docString() const { return docString_; }
@@ -176,7 +180,7 @@ class Node {
  private:
   friend class Graph;
   Node(Graph* graph, std::string opType, std::string domain)
-      : graph_(graph), opType_(std::move(opType)), domain_(std::move(domain)) {}
+      : graph_(graph), opType_(std::move(opType)), domain_(canonicalDomain(std::move(domain))) {}
 
   Graph* graph_;
   std::string opType_, domain_, name_, docString_, overload_;

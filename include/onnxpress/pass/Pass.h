@@ -12,7 +12,7 @@
 
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/PassOptions.h"
-#include "onnxpress/pass/QuantizationRecord.h"
+#include "onnxpress/pass/PassRecord.h"
 #include "onnxpress/support/Status.h"
 
 namespace onnxpress {
@@ -20,7 +20,6 @@ namespace onnxpress {
 struct PassResult {
   bool changed = false;
   std::vector<std::pair<std::string, int64_t>> statistics;
-  std::vector<QuantizedTensorInfo> quantized;  // filled by the quantize pass
 
   void bump(const std::string& statistic, int64_t by = 1) {
     if (by == 0) return;
@@ -40,6 +39,7 @@ class Dataset;
 struct PassContext {
   Dataset* calibrationData = nullptr;  // --calib-data, already checked against the model's inputs
   int threads = 0;                     // for passes that run the model (0: all cores)
+  PassRecordSink records;              // typed records for the report (see PassRecord.h)
 };
 
 class Pass {

@@ -1,8 +1,11 @@
-// PassManager: parses a textual pipeline in the style of MLIR,
+// PassManager: runs a pipeline of passes in order. The textual form, in the
+// style of MLIR,
 //   fold-constants,prune{sparsity=0.5 granularity=channel},eliminate-dead
-// creates a fresh instance of each pass from the registry, and runs them in
-// order. With verification on (always in debug builds) the IR verifier runs
-// after every pass and a failure names the pass that broke the graph.
+// is parsed here; building the passes from it needs the registry, which sits in
+// the driver layer (driver/PassRegistry.h: buildPipeline). With verification on
+// (always in debug builds) the IR verifier runs after every pass and a failure
+// names the pass that broke the graph. The manager measures nothing itself:
+// measurement plugs in as PassInstrumentation callbacks, as in LLVM.
 #pragma once
 
 #include <memory>
@@ -10,8 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "onnxpress/analysis/Fidelity.h"
-#include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/pass/Pass.h"
 
 namespace onnxpress {
@@ -31,33 +32,30 @@ struct PassRunRecord {
   std::string options;  // expanded, every default filled in
   bool changed = false;
   std::vector<std::pair<std::string, int64_t>> statistics;
-  std::vector<QuantizedTensorInfo> quantized;
+  PassRecords records;  // what the pass emitted through PassContext::records
   double seconds = 0;
-  // Filled when measuring (see PassManager::setMeasurement): the model after this pass.
-  int64_t parameters = -1;
-  int64_t macs = -1;
-  std::optional<Fidelity> fidelity;  // against the model before the first pass
+};
+
+/// Callbacks around every pass (LLVM's PassInstrumentation). An error from either
+/// stops the pipeline with that error.
+class PassInstrumentation {
+ public:
+  virtual ~PassInstrumentation() = default;
+  virtual Status beforePass(const Pass& pass, const Model& model) { return Status::ok(); }
+  /// After the pass ran (and the verifier, when on, accepted the graph).
+  virtual Status afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) { return Status::ok(); }
 };
 
 class PassManager {
  public:
-  /// Builds the passes of `text`; unknown passes and options are errors.
-  static Expected<PassManager> fromText(const std::string& text);
-  static Expected<PassManager> fromElements(const std::vector<PipelineElement>& elements);
-
   PassManager() = default;
   PassManager(PassManager&&) = default;
   PassManager& operator=(PassManager&&) = default;
 
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
   void setVerifyEach(bool verify) { verifyEach_ = verify; }
-  /// After every pass, record parameters and MACs (for inputs of `shapes` when
-  /// given, else for the declared input shapes) and, with a probe, fidelity.
-  void setMeasurement(bool sizes, const FidelityProbe* probe = nullptr, std::optional<InputShapes> shapes = {}) {
-    measureSizes_ = sizes;
-    probe_ = probe;
-    shapes_ = std::move(shapes);
-  }
+  /// Called around every pass, in the order added; not owned.
+  void addInstrumentation(PassInstrumentation* instrumentation) { instrumentations_.push_back(instrumentation); }
   /// The pipeline with every option spelled out; parsing it gives the same pipeline.
   std::string expandedPipeline() const;
   size_t size() const { return passes_.size(); }
@@ -75,9 +73,7 @@ class PassManager {
  private:
   std::vector<std::unique_ptr<Pass>> passes_;
   std::vector<PassRunRecord> records_;
-  bool measureSizes_ = false;
-  const FidelityProbe* probe_ = nullptr;
-  std::optional<InputShapes> shapes_;
+  std::vector<PassInstrumentation*> instrumentations_;
 #ifdef ONNXPRESS_VERIFY_BETWEEN_PASSES
   bool verifyEach_ = true;
 #else

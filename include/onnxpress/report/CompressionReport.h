@@ -68,9 +68,14 @@ struct Gate {
   bool passed = false;
 };
 
-/// Per-pass record: pass, expanded options, changed, statistics, seconds, and the
-/// model's parameters, MACs and fidelity after the pass.
-using PassRecord = PassRunRecord;
+/// Per-pass entry: what the PassManager recorded (pass, expanded options, changed,
+/// statistics, typed records, seconds) and the model's parameters, MACs and
+/// fidelity after the pass, as the driver's PassMeasurement instrumentation measured them.
+struct PassEntry : PassRunRecord {
+  int64_t parameters = -1;
+  int64_t macs = -1;
+  std::optional<Fidelity> fidelity;  // against the model before the first pass
+};
 
 struct CompressionReport {
 #ifdef ONNXPRESS_VERSION
@@ -80,7 +85,7 @@ struct CompressionReport {
 #endif
   std::string inputPath, outputPath;
   std::string pipeline;  // expanded: every default filled in
-  std::vector<PassRecord> passes;
+  std::vector<PassEntry> passes;
   ModelFigures before, after;
   Quality quality;
   std::vector<LayerRow> layers;

@@ -33,7 +33,7 @@ std::string reportSummary(const CompressionReport& report);
 /// {samples, max_abs, mean_abs, cosine, snr_db}, as in `compress --json`.
 nlohmann::json fidelityToJson(const Fidelity& fidelity);
 /// {pass, options, changed, statistics, seconds, parameters, macs[, fidelity]}, as in `compress --json`.
-nlohmann::json passRecordToJson(const PassRecord& record);
+nlohmann::json passRecordToJson(const PassEntry& record);
 
 /// Writes the report in the format named by the extension of `path` (.json, .md,
 /// .html; anything else is a usage error), through a temporary file that is

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/report/CompressionReport.h"
 
 namespace onnxpress {

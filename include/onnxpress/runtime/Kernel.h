@@ -52,7 +52,8 @@ struct KernelEntry {
   KernelFactory factory;
 };
 
-/// The kernel table (runtime/KernelRegistry.def).
+/// The kernel table: the rows of every kernel family (declared in src/runtime/kernels/Families.h,
+/// one function per family file), concatenated by src/runtime/KernelRegistry.cpp.
 const std::vector<KernelEntry>& registeredKernels();
 const KernelEntry* findKernel(const std::string& domain, const std::string& opType);
 

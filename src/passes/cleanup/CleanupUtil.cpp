@@ -1,41 +1,9 @@
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
 
 #include <algorithm>
 
-#include "onnxpress/passes/PassUtil.h"
-
 namespace onnxpress::cleanup {
-
-bool isDefaultDomain(const Node& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
-
-bool replaceKeepingInterface(Value* from, Value* to) {
-  Graph* g = from->graph();
-  if (g->parent() && from->isGraphOutput() && (!to->producer() || to->graph() != g)) return false;
-  const bool mainOutput = !g->parent() && from->isGraphOutput();
-  const Type declared = from->type();
-  if (!replaceValue(from, to)) return false;
-  if (mainOutput && declared.kind != Type::Kind::None) to->setType(declared);
-  return true;
-}
-
-std::optional<std::vector<int64_t>> constantInts(const Value* v) {
-  if (!v) return std::nullopt;
-  if (const Tensor* t = constantTensor(v)) return intValues(*t);
-  if (auto t = constantValue(v)) return intValues(*t);
-  return std::nullopt;
-}
-
-std::optional<std::vector<Dim>> knownDims(const Value* v) {
-  std::vector<Dim> dims;
-  std::optional<std::vector<int64_t>> shape = staticShape(v);
-  if (!shape && isConstant(v)) shape = constantValue(v)->dims();  // value_floats, sparse_value, ...
-  if (shape) {
-    for (int64_t d : *shape) dims.push_back(Dim::fixed(d));
-    return dims;
-  }
-  if (!v || !v->type().isTensor() || !v->type().hasShape) return std::nullopt;
-  return v->type().dims;
-}
 
 std::optional<SliceSpec> sliceSpec(const Node& slice, int64_t opset) {
   SliceSpec spec;

@@ -3,8 +3,7 @@
 #include <functional>
 #include <unordered_map>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress {
 namespace {
@@ -13,7 +12,7 @@ bool mayMerge(const Node& node) {
   static const char* kNondeterministic[] = {"RandomNormal",     "RandomUniform", "RandomNormalLike",
                                             "RandomUniformLike", "Multinomial",   "Bernoulli",
                                             "Dropout",          "Constant"};
-  if (!cleanup::isDefaultDomain(node) || node.inputs().empty() || !node.subgraphs().empty()) return false;
+  if (!isDefaultDomain(node) || node.inputs().empty() || !node.subgraphs().empty()) return false;
   for (const char* op : kNondeterministic)
     if (node.opType() == op) return false;
   return true;

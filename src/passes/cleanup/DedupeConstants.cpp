@@ -6,8 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress {
 namespace {
@@ -56,7 +55,7 @@ void dedupeGraph(Graph& g, PassResult& result) {
   for (Value* v : g.initializers())
     if (const Tensor* t = constantTensor(v)) candidates.push_back({v, t});
   for (Node* n : g.nodeList()) {
-    if (n->opType() != "Constant" || !cleanup::isDefaultDomain(*n) || !n->output(0)) continue;
+    if (n->opType() != "Constant" || !isDefaultDomain(*n) || !n->output(0)) continue;
     const Tensor* t = constantTensor(n->output(0));
     if (!t) {
       auto copy = constantValue(n->output(0));

@@ -47,7 +47,7 @@ void collectDomainsAndCalls(const Graph& g, std::set<std::string>& domains,
                             std::set<std::pair<std::string, std::string>>& calls) {
   g.forEachGraph([&](const Graph& sub) {
     for (Node* n : sub.nodes()) {
-      domains.insert(n->domain() == "ai.onnx" ? "" : n->domain());
+      domains.insert(n->domain());
       calls.emplace(n->domain(), n->opType());
     }
   });
@@ -92,7 +92,7 @@ Expected<PassResult> EliminateDeadPass::run(Model& model, PassContext&) {
   if (options_.opsets) {
     std::vector<OpsetImport> keptImports;
     for (const auto& o : model.opsetImports) {
-      bool isDefault = o.domain.empty() || o.domain == "ai.onnx";
+      bool isDefault = canonicalDomain(o.domain).empty();
       if (isDefault || domains.count(o.domain)) keptImports.push_back(o);
       else result.bump("opset imports removed");
     }

@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
 
 namespace onnxpress {

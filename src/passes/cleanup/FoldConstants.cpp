@@ -7,9 +7,8 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
 #include "onnxpress/runtime/Executor.h"
 
 namespace onnxpress {
@@ -273,7 +272,7 @@ void releaseUnusedInputs(const std::vector<Value*>& inputs) {
         !hasUsedOutput(*p) && std::find(queries.begin(), queries.end(), p) == queries.end())
       queries.push_back(p);
   }
-  fusion::releaseIfUnused(inputs);  // may destroy values of `inputs`: read them no more
+  releaseIfUnused(inputs);  // may destroy values of `inputs`: read them no more
   for (Node* p : queries) p->graph()->destroyNode(p);
 }
 

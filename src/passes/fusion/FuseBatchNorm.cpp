@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress {

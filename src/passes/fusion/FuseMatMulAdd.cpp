@@ -1,7 +1,7 @@
 #include "onnxpress/passes/fusion/FuseMatMulAdd.h"
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress {

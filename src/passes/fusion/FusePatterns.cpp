@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress {

@@ -3,8 +3,7 @@
 #include <algorithm>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress {
@@ -14,7 +13,7 @@ using namespace fusion;
 bool fuseReshapePair(Node* outer) {
   Node* inner = producerOp(outer->input(0), "Reshape");
   if (!inner || inner->graph() != outer->graph()) return false;
-  auto target = cleanup::constantInts(outer->input(1));
+  auto target = constantInts(outer->input(1));
   if (!target) return false;
   const bool allowZero = outer->intAttr("allowzero", 0) != 0;
   if (!allowZero && std::find(target->begin(), target->end(), 0) != target->end()) return false;
@@ -25,7 +24,7 @@ bool fuseReshapePair(Node* outer) {
 
 // Raw axes of an Unsqueeze: the attribute before opset 13, the constant input from 13.
 std::optional<std::vector<int64_t>> rawUnsqueezeAxes(const Node* n, int64_t opset) {
-  if (opset >= 13) return cleanup::constantInts(n->input(1));
+  if (opset >= 13) return constantInts(n->input(1));
   if (const Attribute* a = n->attribute("axes")) return a->ints;
   return std::nullopt;
 }
@@ -81,7 +80,7 @@ Expected<PassResult> FuseReshapePass::run(Model& model, PassContext&) {
   (void)inferShapes(model);  // ranks for negative Unsqueeze axes
   const int64_t opset = model.opsetVersion("");
   forEachFusionSweep(model, [&](Node* node) {
-    if (!cleanup::isDefaultDomain(*node)) return false;
+    if (!isDefaultDomain(*node)) return false;
     if (node->opType() == "Reshape" && fuseReshapePair(node)) {
       result.bump("Reshape pairs merged");
       return true;

@@ -5,8 +5,7 @@
 #include <numeric>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress {
@@ -76,7 +75,7 @@ PairOutcome mergePair(Node* second) {
   if (!p1 || !p2 || p1->size() != p2->size()) return PairOutcome::None;
   Permutation composed(p1->size());
   for (size_t i = 0; i < composed.size(); ++i) composed[i] = (*p1)[(*p2)[i]];
-  if (isIdentity(composed) && cleanup::replaceKeepingInterface(second->output(0), x)) {
+  if (isIdentity(composed) && replaceKeepingInterface(second->output(0), x)) {
     eraseIfDead({first});
     return PairOutcome::Cancelled;
   }
@@ -89,7 +88,7 @@ PairOutcome mergePair(Node* second) {
 bool dropIdentity(Node* transpose) {
   std::optional<Permutation> p = permutationOf(transpose, std::nullopt);
   Value* out = transpose->output(0);
-  return p && isIdentity(*p) && cleanup::replaceKeepingInterface(out, transpose->input(0));
+  return p && isIdentity(*p) && replaceKeepingInterface(out, transpose->input(0));
 }
 
 // Every reader is a Gemm operand A or B that foldIntoGemm() will absorb this into.
@@ -142,7 +141,7 @@ bool foldIntoConstant(Node* transpose) {
   Value* out = transpose->output(0);
   Graph& g = *transpose->graph();
   Value* constant = addInitializer(g, out->name(), std::move(*folded));
-  if (!cleanup::replaceKeepingInterface(out, constant)) {
+  if (!replaceKeepingInterface(out, constant)) {
     g.removeInitializer(constant);
     return false;
   }

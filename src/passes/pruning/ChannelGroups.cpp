@@ -5,9 +5,8 @@
 #include <optional>
 #include <string_view>
 
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
 
 namespace onnxpress::pruning {
 namespace {
@@ -42,19 +41,13 @@ bool isReduce(std::string_view op) {
                     "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"});
 }
 
-int64_t product(const std::vector<int64_t>& dims, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end && i < dims.size(); ++i) p *= dims[i];
-  return p;
-}
-
 // v's dims as numbers, for the products Flatten/Reshape mapping compares. Dims from
 // `fixedFrom` on must be fixed; earlier symbolic or unknown dims (a dynamic batch)
 // stand in as distinct large primes, equal for equal symbols, so products still
 // match only where the target shape copies (0) or infers (-1) them.
 std::optional<std::vector<int64_t>> numericDims(const Value* v, size_t fixedFrom) {
   static constexpr int64_t kPrimes[] = {1000003, 1000033, 1000037, 1000039, 1000081, 1000099};
-  auto dims = cleanup::knownDims(v);
+  auto dims = knownDims(v);
   if (!dims) return std::nullopt;
   std::vector<int64_t> out;
   std::vector<std::string> symbols;
@@ -149,7 +142,7 @@ class ChannelGroupBuilder {
 
   void setState(Value* v, TrackedAxis t) {
     if (!v) return;
-    if (auto r = fusion::knownRank(v)) t.rank = *r;
+    if (auto r = knownRank(v)) t.rank = *r;
     if (t.rank >= 0 && t.axisFromEnd < -t.rank) {
       poison(t, "rank of '" + v->name() + "' is smaller than its tracked axis");
       return;
@@ -178,7 +171,7 @@ class ChannelGroupBuilder {
   }
 
   std::optional<int64_t> extent(const Value* v, const TrackedAxis& t) const {
-    auto dims = cleanup::knownDims(v);
+    auto dims = knownDims(v);
     if (!dims || t.rank < 0 || static_cast<int64_t>(dims->size()) != t.rank) return std::nullopt;
     const Dim& d = (*dims)[static_cast<size_t>(positiveAxis(t))];
     return d.isFixed() ? std::optional<int64_t>(d.value) : std::nullopt;
@@ -188,7 +181,7 @@ class ChannelGroupBuilder {
   // `t` (their offsets and blocks times `scale`). False (groups poisoned) when the
   // constant is missing or too small for them.
   bool addSlices(const TrackedAxis& t, Node* n, size_t input, int64_t axis, int64_t scale = 1) {
-    auto dims = fusion::constantDims(n->input(input));
+    auto dims = constantDims(n->input(input));
     if (!dims || axis < 0 || axis >= static_cast<int64_t>(dims->size())) {
       poisonInputs(n, "input " + std::to_string(input) + " is not a constant it can slice");
       return false;
@@ -222,7 +215,7 @@ class ChannelGroupBuilder {
       if (isProducer) seed(n, order);
       return;
     }
-    if (!cleanup::isDefaultDomain(*n)) return poisonInputs(n, "not a standard ONNX op");
+    if (!isDefaultDomain(*n)) return poisonInputs(n, "not a standard ONNX op");
     const std::string& op = n->opType();
     if (op == "Conv") return visitConv(n, order, isProducer, trackedInputs);
     if (op == "ConvTranspose") return visitConvTranspose(n, trackedInputs);
@@ -251,8 +244,8 @@ class ChannelGroupBuilder {
   // A producer's output channels start a group.
   void seed(Node* n, size_t order) {
     const std::string& op = n->opType();
-    auto w = fusion::constantDims(n->input(1));
-    if (!w || !cleanup::isDefaultDomain(*n)) return unusable();
+    auto w = constantDims(n->input(1));
+    if (!w || !isDefaultDomain(*n)) return unusable();
     int64_t channels = 0, axisFromEnd = -1, rank = -1;
     std::vector<int64_t> blocks;
     std::vector<ConstantSlice> slices;
@@ -269,7 +262,7 @@ class ChannelGroupBuilder {
       axisFromEnd = 1 - rank;
       slices.push_back({n, 1, 0, 0, 1, 0});
       if (Value* bias = n->input(2)) {
-        auto b = fusion::constantDims(bias);
+        auto b = constantDims(bias);
         if (!b || b->size() != 1 || (*b)[0] != channels) return unusable();
         slices.push_back({n, 2, 0, 0, 1, 0});
       }
@@ -280,7 +273,7 @@ class ChannelGroupBuilder {
       rank = 2;
       slices.push_back({n, 1, transB ? 0 : 1, 0, 1, 0});
       if (Value* c = n->input(2)) {
-        auto cd = fusion::constantDims(c);
+        auto cd = constantDims(c);
         if (!cd || cd->size() > 2) return unusable();
         if (!cd->empty() && cd->back() != 1) {
           if (cd->back() != channels) return unusable();
@@ -310,7 +303,7 @@ class ChannelGroupBuilder {
     const TrackedAxis* in = onlyFirstInput(n, trackedInputs);
     if (!in) return finish();
     const TrackedAxis t = *in;
-    auto w = fusion::constantDims(n->input(1));
+    auto w = constantDims(n->input(1));
     if (!w || w->size() < 3 || t.rank != static_cast<int64_t>(w->size()) || positiveAxis(t) != 1) {
       poisonInputs(n, "reads channels through a weight it cannot slice");
       return finish();
@@ -345,7 +338,7 @@ class ChannelGroupBuilder {
   void visitConvTranspose(Node* n, const std::vector<size_t>& trackedInputs) {
     const TrackedAxis* in = onlyFirstInput(n, trackedInputs);
     if (!in) return;
-    auto w = fusion::constantDims(n->input(1));
+    auto w = constantDims(n->input(1));
     if (!w || n->intAttr("group", 1) != 1 || in->rank != static_cast<int64_t>(w->size()) || positiveAxis(*in) != 1)
       return poisonInputs(n, "reads channels through a weight it cannot slice");
     addSlices(*in, n, 1, 0);
@@ -355,7 +348,7 @@ class ChannelGroupBuilder {
   void visitMatrixConsumer(Node* n, const std::vector<size_t>& trackedInputs) {
     const TrackedAxis* a = onlyFirstInput(n, trackedInputs);
     if (!a) return;
-    auto w = fusion::constantDims(n->input(1));
+    auto w = constantDims(n->input(1));
     if (!w) return poisonInputs(n, "reads channels through a weight it cannot slice");
     if (n->opType() == "Gemm") {
       const int64_t kAxis = n->intAttr("transA", 0) != 0 ? -2 : -1;
@@ -396,7 +389,7 @@ class ChannelGroupBuilder {
         outRank = outRank >= 0 && t->rank >= 0 ? std::max(outRank, t->rank) : -1;
         continue;
       }
-      auto dims = cleanup::knownDims(x);
+      auto dims = knownDims(x);
       if (!dims) return poisonInputs(n, "an operand of unknown rank");
       const auto rank = static_cast<int64_t>(dims->size());
       if (outRank >= 0) outRank = std::max(outRank, rank);
@@ -443,7 +436,7 @@ class ChannelGroupBuilder {
       const TrackedAxis* t = state(v);
       if (t && (t->rank != rank || positiveAxis(*t) != axis))
         return poisonInputs(n, "concatenates along another axis than the channels");
-      auto dims = cleanup::knownDims(v);
+      auto dims = knownDims(v);
       if (!dims || static_cast<int64_t>(dims->size()) != rank || !(*dims)[static_cast<size_t>(axis)].isFixed())
         return poisonInputs(n, "an input's size along the axis is unknown");
       if (t)
@@ -467,7 +460,7 @@ class ChannelGroupBuilder {
     const int64_t p = positiveAxis(t);
     auto shape = p < 0 ? std::nullopt : numericDims(n->input(0), static_cast<size_t>(p));
     if (p < 0 || p != axis || !shape) return poisonInputs(n, "does not start flattening at the channels");
-    setState(n->output(0), scaled(t, -1, 2, product(*shape, static_cast<size_t>(p) + 1, shape->size())));
+    setState(n->output(0), scaled(t, -1, 2, elementCount(*shape, static_cast<size_t>(p) + 1, shape->size())));
   }
 
   // Reshape that keeps the dims before the channel axis and merges it with the dims
@@ -476,12 +469,12 @@ class ChannelGroupBuilder {
     const TrackedAxis* tracked = onlyFirstInput(n, trackedInputs);
     if (!tracked) return;
     const TrackedAxis t = *tracked;
-    auto shape = cleanup::constantInts(n->input(1));
+    auto shape = constantInts(n->input(1));
     const int64_t p = positiveAxis(t);
     auto in = p < 0 ? std::nullopt : numericDims(n->input(0), static_cast<size_t>(p));
     if (opset_ < 5 || !shape || !in || p < 0 || n->intAttr("allowzero", 0) != 0)
       return poisonInputs(n, "target shape not constant or input shape unknown");
-    const int64_t total = product(*in, 0, in->size());
+    const int64_t total = elementCount(*in, 0, in->size());
     std::vector<int64_t> out(shape->size());
     int64_t inferred = -1, known = 1;
     for (size_t i = 0; i < shape->size(); ++i) {
@@ -500,10 +493,10 @@ class ChannelGroupBuilder {
       if (known <= 0 || total % known != 0) return poisonInputs(n, "invalid target shape");
       out[static_cast<size_t>(inferred)] = total / known;
     }
-    if (product(out, 0, out.size()) != total || (*in)[static_cast<size_t>(p)] < 1)
+    if (elementCount(out, 0, out.size()) != total || (*in)[static_cast<size_t>(p)] < 1)
       return poisonInputs(n, "invalid target shape");
     // q: the output axis that starts where the channel axis starts.
-    const int64_t before = product(*in, 0, static_cast<size_t>(p));
+    const int64_t before = elementCount(*in, 0, static_cast<size_t>(p));
     size_t q = 0;
     int64_t acc = 1;
     while (q < out.size() && acc < before) acc *= out[q++];
@@ -540,7 +533,7 @@ class ChannelGroupBuilder {
   std::optional<std::vector<int64_t>> axesOf(const Node& n, int64_t inputFrom) const {
     if (opset_ < inputFrom) return n.intsAttr("axes");
     if (!n.input(1)) return std::vector<int64_t>{};
-    return cleanup::constantInts(n.input(1));
+    return constantInts(n.input(1));
   }
 
   static std::vector<int64_t> normalized(std::vector<int64_t> axes, int64_t rank) {
@@ -568,7 +561,7 @@ class ChannelGroupBuilder {
     }
     std::vector<int64_t> removed;
     if (axes->empty()) {  // every dim of size 1
-      auto dims = cleanup::knownDims(n->input(0));
+      auto dims = knownDims(n->input(0));
       if (!dims) return poisonInputs(n, "input dims unknown");
       for (size_t i = 0; i < dims->size(); ++i) {
         if (!(*dims)[i].isFixed()) return poisonInputs(n, "input dims unknown");
@@ -627,7 +620,7 @@ class ChannelGroupBuilder {
     } else if (auto t = constantValue(n->input(scalesInput))) {
       scales = floatValues(*t);
     }
-    auto sizes = resize && opset_ >= 11 && n->input(3) ? fusion::constantDims(n->input(3)) : std::nullopt;
+    auto sizes = resize && opset_ >= 11 && n->input(3) ? constantDims(n->input(3)) : std::nullopt;
     const bool hasSizes = resize && opset_ >= 11 && n->input(3) && (!sizes || elementCount(*sizes) > 0);
     if (p < 0 || hasSizes || !scales || static_cast<int64_t>(scales->size()) != in->rank ||
         (*scales)[static_cast<size_t>(p)] != 1.0f)
@@ -641,7 +634,7 @@ class ChannelGroupBuilder {
     if (!in) return;
     const int64_t p = positiveAxis(*in);
     std::optional<std::vector<int64_t>> pads =
-        opset_ < 11 ? std::optional<std::vector<int64_t>>(n->intsAttr("pads")) : cleanup::constantInts(n->input(1));
+        opset_ < 11 ? std::optional<std::vector<int64_t>>(n->intsAttr("pads")) : constantInts(n->input(1));
     if (p < 0 || !pads || static_cast<int64_t>(pads->size()) != 2 * in->rank || n->input(3) ||
         (*pads)[static_cast<size_t>(p)] != 0 || (*pads)[static_cast<size_t>(p + in->rank)] != 0)
       return poisonInputs(n, "pads along the channels");

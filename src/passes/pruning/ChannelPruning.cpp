@@ -11,9 +11,7 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/ChannelGroups.h"
 
 namespace onnxpress {
@@ -29,7 +27,7 @@ int64_t removalCount(double sparsity, int64_t channels) {
 
 // Output channels of a Conv/Gemm/MatMul reading its constant weight at input 1.
 std::optional<int64_t> outputChannels(const Node& n) {
-  auto w = fusion::constantDims(n.input(1));
+  auto w = constantDims(n.input(1));
   if (!w) return std::nullopt;
   if (n.opType() == "Conv" && w->size() >= 3) return (*w)[0];
   if (n.opType() == "Gemm" && w->size() == 2) return n.intAttr("transB", 0) != 0 ? (*w)[0] : (*w)[1];
@@ -41,7 +39,7 @@ std::optional<int64_t> outputChannels(const Node& n) {
 std::optional<std::vector<double>> channelNorms(const Node& producer, int64_t channels, bool l2) {
   std::optional<Tensor> weight = constantValue(producer.input(1));
   if (!weight) return std::nullopt;
-  auto values = fusion::doubleValues(*weight);
+  auto values = doubleValues(*weight);
   const std::vector<int64_t>& dims = weight->dims();
   if (!values || dims.empty() || values->empty()) return std::nullopt;
   const auto n = static_cast<int64_t>(values->size());
@@ -253,7 +251,7 @@ class GraphPlan {
     for (const auto& [reshape, entry] : groups_.reshapeDims()) {
       const int64_t count = removedAlong(reshape->output(0));
       if (count == 0) continue;
-      auto shape = cleanup::constantInts(reshape->input(1));
+      auto shape = constantInts(reshape->input(1));
       if (!shape || entry >= shape->size() || (*shape)[entry] <= count)
         return internalError("prune: cannot update the target shape of {}", reshape->describe());
       (*shape)[entry] -= count;
@@ -320,7 +318,7 @@ void replaceConstants(std::vector<PlannedTensor>& planned, int64_t& paramsBefore
   for (PlannedTensor& p : planned) {
     Value* old = p.node->input(p.input);
     if (seen.insert(old).second) {
-      auto dims = fusion::constantDims(old);
+      auto dims = constantDims(old);
       olds.push_back({old->graph(), old->name(), dims ? elementCount(*dims) : 0, p.isParameter});
       oldValues.push_back(old);
     }
@@ -330,7 +328,7 @@ void replaceConstants(std::vector<PlannedTensor>& planned, int64_t& paramsBefore
     p.node->setInput(p.input, replacement);
     fresh.emplace_back(replacement, name);
   }
-  fusion::releaseIfUnused(oldValues);
+  releaseIfUnused(oldValues);
   for (const Old& o : olds) {
     if (!o.isParameter) continue;
     paramsBefore += o.elements;
@@ -353,7 +351,7 @@ Expected<PassResult> pruneChannels(Model& model, const PruneOptions& options, co
   // Producers, and the layers a request would empty: refused before any change.
   std::unordered_map<const Node*, double> producers;
   for (const PruneTarget& t : targets) {
-    if (!t.node || t.weightIndex != 1 || !cleanup::isDefaultDomain(*t.node)) continue;
+    if (!t.node || t.weightIndex != 1 || !isDefaultDomain(*t.node)) continue;
     const std::string& op = t.node->opType();
     if (op != "Gemm" && op != "MatMul" && (neuron || op != "Conv")) continue;
     const std::optional<int64_t> channels = outputChannels(*t.node);

@@ -14,17 +14,14 @@
 #include <utility>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
 #include "onnxpress/passes/pruning/PruneParse.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
 
 namespace onnxpress {
 namespace {
 
-using fusion::isOp;
-using fusion::onlyUser;
 using Ranges = std::vector<std::pair<int64_t, int64_t>>;  // (start, length) along one axis
 
 // ---- reading the graph -----------------------------------------------------------------
@@ -83,27 +80,16 @@ Node* soleProducer(const Value* v, const Node* reader) {
 // Whether `v`, combined elementwise with a [B, H, ., .] tensor, keeps the heads
 // apart: rank <= 2, or a fixed 1 at the head axis (a scale, a [B, 1, 1, S] mask).
 bool broadcastsOverHeads(const Value* v) {
-  std::optional<std::vector<Dim>> dims = cleanup::knownDims(v);
+  std::optional<std::vector<Dim>> dims = knownDims(v);
   if (!dims || dims->size() > 4) return false;
   if (dims->size() <= 2) return true;
   const Dim& head = (*dims)[dims->size() - 3];
   return head.isFixed() && head.value == 1;
 }
 
-// The float weight dims of a constant, or nullopt.
-std::optional<std::vector<int64_t>> floatConstantDims(const Value* v) {
-  if (const Tensor* t = constantTensor(v)) {
-    if (!fusion::isFloatType(t->dtype())) return std::nullopt;
-    return t->dims();
-  }
-  std::optional<Tensor> t = constantValue(v);
-  if (!t || !fusion::isFloatType(t->dtype())) return std::nullopt;
-  return t->dims();
-}
-
 // Length of a 1-D value, from its constant or its type.
 std::optional<int64_t> lengthOf(const Value* v) {
-  std::optional<std::vector<int64_t>> dims = fusion::constantDims(v);
+  std::optional<std::vector<int64_t>> dims = constantDims(v);
   if (!dims) dims = staticShape(v);
   if (!dims || dims->size() != 1) return std::nullopt;
   return (*dims)[0];
@@ -117,12 +103,12 @@ std::optional<ReshapeShape> readShapeTail(Node* reshape, size_t rank, size_t cou
   if (!shape || reshape->numInputs() != 2) return std::nullopt;
   ReshapeShape out;
   out.reshape = reshape;
-  if (auto ints = cleanup::constantInts(shape)) {
+  if (auto ints = constantInts(shape)) {
     if (ints->size() != rank) return std::nullopt;
     for (size_t i = rank - count; i < rank; ++i) out.tail.push_back({(*ints)[i], 0, i});
     return out;
   }
-  Node* concat = fusion::producerOp(shape, "Concat");
+  Node* concat = producerOp(shape, "Concat");
   if (!concat || (concat->intAttr("axis", 0) != 0 && concat->intAttr("axis", 0) != -1)) return std::nullopt;
   // The length, when known, must be `rank`. (The split's is 4 anyway: its output
   // feeds a 4-d Transpose; the merge's trailing element is what matters.)
@@ -138,7 +124,7 @@ std::optional<ReshapeShape> readShapeTail(Node* reshape, size_t rank, size_t cou
   if (total && *total != static_cast<int64_t>(rank)) return std::nullopt;
   out.concat = concat;
   for (size_t i = concat->numInputs(); i-- > 0 && out.tail.size() < count;) {
-    std::optional<std::vector<int64_t>> ints = cleanup::constantInts(concat->input(i));
+    std::optional<std::vector<int64_t>> ints = constantInts(concat->input(i));
     if (!ints) return std::nullopt;
     for (size_t k = ints->size(); k-- > 0 && out.tail.size() < count;) out.tail.push_back({(*ints)[k], i, k});
   }
@@ -172,7 +158,7 @@ bool readsLeadingDims(const Node* shape, std::optional<int64_t> rank, int64_t op
     if (!n || n->graph() != shape->graph() || use.index != 0) return false;
     std::vector<int64_t> taken;
     if (isOp(n, "Gather") && (n->intAttr("axis", 0) == 0 || n->intAttr("axis", 0) == -1)) {
-      std::optional<std::vector<int64_t>> indices = cleanup::constantInts(n->input(1));
+      std::optional<std::vector<int64_t>> indices = constantInts(n->input(1));
       if (!indices) return false;
       for (int64_t i : *indices) {
         if (i < 0 && !length) return false;
@@ -202,7 +188,7 @@ bool readsLeadingDims(const Node* shape, std::optional<int64_t> rank, int64_t op
 bool readByAndLeadingShapes(const Value* v, const Node* reader, int64_t opset) {
   if (!v) return false;
   int readerUses = 0;
-  const std::optional<int64_t> rank = fusion::knownRank(v);
+  const std::optional<int64_t> rank = knownRank(v);
   for (const Use& use : v->uses()) {
     if (!use.node || use.node->graph() != v->graph()) return false;
     if (use.node == reader) {
@@ -218,7 +204,7 @@ bool dropoutIsIdentity(const Node* n) {
   if (!isOp(n, "Dropout")) return false;
   if (n->numOutputs() > 1 && n->output(1) && n->output(1)->hasUses()) return false;
   if (n->numInputs() < 3 || !n->input(2)) return true;
-  std::optional<std::vector<int64_t>> training = cleanup::constantInts(n->input(2));
+  std::optional<std::vector<int64_t>> training = constantInts(n->input(2));
   return training && std::all_of(training->begin(), training->end(), [](int64_t t) { return t == 0; });
 }
 
@@ -465,7 +451,7 @@ bool replaceConstantInput(Node* n, size_t index, Tensor tensor) {
   Graph& graph = *n->graph();
   Value* fresh = addInitializer(graph, name, std::move(tensor));
   n->setInput(index, fresh);
-  fusion::releaseIfUnused({old});
+  releaseIfUnused({old});
   const bool released = !graph.lookup(name);
   if (released) graph.rename(fresh, name);
   return released;
@@ -491,7 +477,7 @@ void sliceConstantInput(Node* n, size_t index, int axis, const Ranges& keep, Par
 void setShapeElement(const ReshapeShape& shape, size_t i, int64_t value) {
   const ShapeElement& e = shape.tail[i];
   if (!shape.concat) {
-    std::vector<int64_t> ints = *cleanup::constantInts(shape.reshape->input(1));
+    std::vector<int64_t> ints = *constantInts(shape.reshape->input(1));
     ints[e.offset] = value;
     replaceConstantInput(shape.reshape, 1, makeInt64Tensor(ints));
     return;
@@ -499,7 +485,7 @@ void setShapeElement(const ReshapeShape& shape, size_t i, int64_t value) {
   Node* concat = shape.concat;
   Graph& graph = *concat->graph();
   Value* part = concat->input(e.concatInput);
-  std::vector<int64_t> ints = *cleanup::constantInts(part);
+  std::vector<int64_t> ints = *constantInts(part);
   ints[e.offset] = value;
   std::vector<Value*> inputs = concat->inputs();
   inputs[e.concatInput] = addInitializer(graph, part->name(), makeInt64Tensor(ints));
@@ -508,7 +494,7 @@ void setShapeElement(const ReshapeShape& shape, size_t i, int64_t value) {
   if (!concat->name().empty()) copy->setName(concat->name() + "_heads");
   copyType(concat->output(), copy->output());
   shape.reshape->setInput(1, copy->output());
-  fusion::eraseIfDead({concat});
+  eraseIfDead({concat});
 }
 
 // Rewrites dim `axis` (negative: from the end) of a value's type from `from` to `to`.

@@ -18,8 +18,7 @@
 #include <unordered_set>
 
 #include "onnxpress/pass/PassOptions.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/PruneParse.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
 #include "onnxpress/passes/substitution/DropLayers.h"
@@ -49,7 +48,7 @@ double blockImportance(const ResidualBlock& block, const PruneOptions& options) 
     const Value* w = n->input(1);
     const Tensor* t = constantTensor(w);
     if (!t || !seen.insert(w).second) continue;
-    if (std::optional<std::vector<double>> values = fusion::doubleValues(*t))
+    if (std::optional<std::vector<double>> values = doubleValues(*t))
       for (double x : *values) sum += l2 ? x * x : std::abs(x);
   }
   return l2 ? std::sqrt(sum) : sum;

@@ -4,21 +4,19 @@
 
 #include <algorithm>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/PruneParse.h"
 
 namespace onnxpress {
 namespace {
 
-bool isDefaultDomain(const Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
 
 // A Conv/Gemm/MatMul of op-types reading a constant float weight (input 1) with elements.
 bool prunable(const Node& n, const PruneOptions& options) {
   if (!isDefaultDomain(n) || n.numInputs() < 2) return false;
   if (std::find(options.opTypes.begin(), options.opTypes.end(), n.opType()) == options.opTypes.end()) return false;
   const Tensor* w = constantTensor(n.input(1));
-  return w && fusion::isFloatType(w->dtype()) && w->numElements() > 0;
+  return w && isFloatType(w->dtype()) && w->numElements() > 0;
 }
 
 bool names(const Node& n, const std::string& name) {

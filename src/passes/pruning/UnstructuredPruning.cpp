@@ -6,8 +6,7 @@
 #include <random>
 #include <unordered_map>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/PruneParse.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
 
@@ -50,7 +49,7 @@ std::vector<PrunedWeight> groupByWeight(const std::vector<PruneTarget>& targets,
   for (const PruneTarget& t : targets) {
     Value* v = t.node->input(t.weightIndex);
     Tensor* tensor = mutableConstant(v);
-    if (!tensor || !fusion::isFloatType(tensor->dtype())) {
+    if (!tensor || !isFloatType(tensor->dtype())) {
       result.bump("weights skipped (not a constant float)");
       continue;
     }
@@ -144,7 +143,7 @@ int64_t zeroFlagged(PrunedWeight& w, const std::vector<bool>& flags, size_t offs
 // Reads the importance and which elements are nonzero, and for n:m the layout every
 // reader agrees on; false (with a statistic) when the weight must stay as it is.
 bool prepare(PrunedWeight& w, bool nm, Importance& importance, PassResult& result) {
-  const std::optional<std::vector<double>> values = fusion::doubleValues(*w.tensor);
+  const std::optional<std::vector<double>> values = doubleValues(*w.tensor);
   if (!values || static_cast<int64_t>(values->size()) != w.tensor->numElements()) {
     result.bump("weights skipped (not a constant float)");
     return false;
@@ -174,18 +173,13 @@ bool prepare(PrunedWeight& w, bool nm, Importance& importance, PassResult& resul
 }  // namespace
 
 std::optional<ReductionLayout> reductionLayout(const Node& layer, const std::vector<int64_t>& dims) {
-  auto product = [&](size_t from, size_t to) {
-    int64_t p = 1;
-    for (size_t i = from; i < to; ++i) p *= dims[i];
-    return p;
-  };
   const std::string& op = layer.opType();
-  if (op == "Conv" && dims.size() >= 3) return ReductionLayout{dims[0], product(1, dims.size()), 1};
+  if (op == "Conv" && dims.size() >= 3) return ReductionLayout{dims[0], elementCount(dims, 1, dims.size()), 1};
   if (op == "Gemm" && dims.size() == 2)
     return layer.intAttr("transB", 0) ? ReductionLayout{dims[0], dims[1], 1} : ReductionLayout{1, dims[0], dims[1]};
   if (op == "MatMul" && dims.size() == 1) return ReductionLayout{1, dims[0], 1};
   if (op == "MatMul" && dims.size() >= 2)
-    return ReductionLayout{product(0, dims.size() - 2), dims[dims.size() - 2], dims.back()};
+    return ReductionLayout{elementCount(dims, 0, dims.size() - 2), dims[dims.size() - 2], dims.back()};
   return std::nullopt;
 }
 
@@ -250,7 +244,7 @@ Expected<PassResult> storeSparse(Model& model) {
   model.graph().forEachGraph([&](Graph& g) {
     for (Value* v : std::vector<Value*>(g.initializers())) {
       const Tensor& dense = *v->initializer();
-      if (v->isGraphInput() || !fusion::isFloatType(dense.dtype())) continue;
+      if (v->isGraphInput() || !isFloatType(dense.dtype())) continue;
       const size_t elementBytes = dataTypeStorageBytes(dense.dtype(), 1);
       const std::span<const uint8_t> bytes = dense.bytes();
       const auto count = static_cast<size_t>(dense.numElements());

@@ -8,9 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../../runtime/kernels/ConvGeometry.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/ConvGeometry.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/Calibration.h"
 #include "onnxpress/passes/quantization/CrossLayerEqualization.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
@@ -18,8 +17,6 @@
 namespace onnxpress::quant {
 namespace {
 
-using fusion::isOp;
-using fusion::producerOp;
 
 // One quantized Conv/Gemm whose bias is corrected, and the running sums of its input.
 struct BiasTarget {
@@ -34,7 +31,7 @@ struct BiasTarget {
   std::vector<double> scale;   // b_scale per channel
   bool perChannelScale = false;  // a new bias gets a [C] scale (else a scalar)
   // Conv: the window attributes and kernel dims; group.
-  runtime::WindowAttrs window;
+  WindowAttrs window;
   std::vector<int64_t> kernel;
   int64_t group = 1;
   // Running sums of the input: Conv [C, prod(kernel)] (what each kernel offset reads of
@@ -43,12 +40,6 @@ struct BiasTarget {
   std::vector<double> inputSum;
   int64_t windows = 0;
 };
-
-int64_t product(const std::vector<int64_t>& dims) {
-  int64_t p = 1;
-  for (int64_t d : dims) p *= d;
-  return p;
-}
 
 // The values of a float constant of 1 or `channels` elements, broadcast to `channels`.
 std::optional<std::vector<double>> channelScale(const Node& dq, int64_t channels) {
@@ -104,12 +95,12 @@ Skip planNewBias(BiasTarget& t) {
 Skip planConvGeometry(BiasTarget& t) {
   t.group = t.node->intAttr("group", 1);
   t.kernel.assign(t.weightDims.begin() + 2, t.weightDims.end());
-  t.window = runtime::WindowAttrs::read(*t.node);
+  t.window = WindowAttrs::read(*t.node);
   if (t.group <= 0 || t.channels % t.group != 0 || (!t.window.kernel.empty() && t.window.kernel != t.kernel))
     return Skip::Geometry;
   // Any input extent checks the attributes' lengths, signs and auto_pad.
-  if (!runtime::resolveWindow(t.window, t.kernel, t.kernel, t.node->describe())) return Skip::Geometry;
-  t.inputSum.assign(static_cast<size_t>(t.weightDims[1] * t.group * product(t.kernel)), 0.0);
+  if (!resolveWindow(t.window, t.kernel, t.kernel, t.node->describe())) return Skip::Geometry;
+  t.inputSum.assign(static_cast<size_t>(t.weightDims[1] * t.group * elementCount(t.kernel)), 0.0);
   return Skip::None;
 }
 
@@ -117,7 +108,7 @@ Skip planTarget(Node* n, BiasTarget& t) {
   const bool gemm = isOp(n, "Gemm");
   if (!(gemm || isOp(n, "Conv")) || !n->input(0) || !n->output(0)) return Skip::NotQuantized;
   Node* weightDq = producerOp(n->input(1), "DequantizeLinear");
-  std::optional<std::vector<int64_t>> dims = weightDq ? fusion::constantDims(weightDq->input(0)) : std::nullopt;
+  std::optional<std::vector<int64_t>> dims = weightDq ? constantDims(weightDq->input(0)) : std::nullopt;
   if (!dims || (gemm ? dims->size() != 2 : dims->size() < 3)) return Skip::NotQuantized;
   t.node = n;
   t.weightDq = weightDq;
@@ -176,12 +167,12 @@ std::vector<BiasTarget> findTargets(const Model& floatModel, Model& quantized, P
 // unexpected type or shape are ignored.
 void accumulateConvInput(const runtime::TensorData& x, BiasTarget& t) {
   const size_t spatialRank = t.kernel.size();
-  const int64_t K = product(t.kernel), C = static_cast<int64_t>(t.inputSum.size()) / K;
+  const int64_t K = elementCount(t.kernel), C = static_cast<int64_t>(t.inputSum.size()) / K;
   if (x.dtype() != DataType::Float || x.rank() != static_cast<int64_t>(spatialRank) + 2 || x.dim(1) != C) return;
   const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  Expected<runtime::WindowGeometry> g = runtime::resolveWindow(t.window, in, t.kernel, t.node->describe());
-  const int64_t batch = x.dim(0), inSize = product(in);
-  if (!g || batch == 0 || inSize == 0 || product(g->out) == 0) return;
+  Expected<WindowGeometry> g = resolveWindow(t.window, in, t.kernel, t.node->describe());
+  const int64_t batch = x.dim(0), inSize = elementCount(in);
+  if (!g || batch == 0 || inSize == 0 || elementCount(g->out) == 0) return;
   // read[d][k]: the input indices along spatial axis d that kernel offset k reads.
   std::vector<std::vector<std::vector<int64_t>>> read(spatialRank);
   for (size_t d = 0; d < spatialRank; ++d) {
@@ -214,7 +205,7 @@ void accumulateConvInput(const runtime::TensorData& x, BiasTarget& t) {
         t.inputSum[static_cast<size_t>(c * K + k)] += s;
       }
   }
-  t.windows += batch * product(g->out);
+  t.windows += batch * elementCount(g->out);
 }
 
 // Adds each column k of op(A) (A [rows, K], or [K, rows] with transA) to t.inputSum[k].
@@ -250,7 +241,7 @@ std::optional<std::vector<double>> weightErrorCorrection(const BiasTarget& t) {
       delta[static_cast<size_t>(n)] = -t.alpha * s;
     }
   } else {
-    const int64_t perGroupIn = t.weightDims[1], K = product(t.kernel), perGroupOut = t.channels / t.group;
+    const int64_t perGroupIn = t.weightDims[1], K = elementCount(t.kernel), perGroupOut = t.channels / t.group;
     for (int64_t m = 0; m < t.channels; ++m) {
       const int64_t firstInput = m / perGroupOut * perGroupIn;
       double s = 0;

@@ -4,8 +4,7 @@
 #include <cmath>
 #include <optional>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress::quant {
 
@@ -74,8 +73,6 @@ bool overwriteFloatConstant(Value* v, std::span<const float> values) {
 
 namespace {
 
-using fusion::isOp;
-using fusion::onlyUser;
 
 constexpr double kMinScale = 1e-4, kMaxScale = 1e4;
 constexpr double kConvergedChange = 1e-3;

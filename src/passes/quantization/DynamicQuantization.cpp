@@ -10,8 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/OpsetUpgrade.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 
@@ -141,7 +140,7 @@ Value* named(Value* v, const std::string& base) {
 
 class DynamicQuantizer {
  public:
-  DynamicQuantizer(const QuantizeOptions& options, QuantType type, int64_t opset, PassResult& result)
+  DynamicQuantizer(const QuantizeOptions& options, QuantType type, int64_t opset, QuantizationResult& result)
       : options_(options), type_(type), symmetric_(type.isSigned() || options.symmetric), opset_(opset),
         result_(result), weightOnly_(result) {}
 
@@ -165,7 +164,7 @@ class DynamicQuantizer {
     std::vector<Value*> floatConstants;
     for (const auto& [graph, name] : floatConstants_)
       if (Value* v = graph->findValue(name)) floatConstants.push_back(v);
-    fusion::releaseIfUnused(floatConstants);
+    releaseIfUnused(floatConstants);
     if (usesMicrosoftDomain_ && model.opsetVersion(kMicrosoftDomain) == 0)
       model.opsetImports.push_back({kMicrosoftDomain, 1});
     result_.changed = quantizedNodes_ > 0;  // skip statistics alone are no change
@@ -397,7 +396,7 @@ class DynamicQuantizer {
   QuantType type_;
   bool symmetric_;
   int64_t opset_;
-  PassResult& result_;
+  QuantizationResult& result_;
   WeightQuantizer weightOnly_;  // GRU
   std::map<std::pair<const Value*, WeightLayout>, IntegerWeight> weights_;
   std::map<std::pair<const Graph*, const Value*>, DynamicInput> dynamicInputs_;
@@ -408,14 +407,14 @@ class DynamicQuantizer {
 
 }  // namespace
 
-Expected<PassResult> quantizeDynamic(Model& model, const QuantizeOptions& options) {
+Expected<QuantizationResult> quantizeDynamic(Model& model, const QuantizeOptions& options) {
   if (options.weightType != "int8" && options.weightType != "uint8")
     return usageError("dynamic mode supports int8/uint8 weights (got weight-type={})", options.weightType);
   std::optional<QuantType> type = quantTypeFromName(options.weightType, options.reduceRange);
   if (!type) return internalError("no integer type named '{}'", options.weightType);
   ASSIGN_OR_RETURN(Scope scope, Scope::create(options, {"MatMul", "Gemm", "Conv", "LSTM", "GRU", "Gather"}));
 
-  PassResult result;
+  QuantizationResult result;
   bool anyInScope = false;
   model.graph().forEachGraph([&](const Graph& g) {
     for (const Node* n : g.nodes()) anyInScope = anyInScope || scope.contains(*n);

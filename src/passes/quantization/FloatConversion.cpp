@@ -19,13 +19,11 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 
 namespace onnxpress::quant {
 namespace {
-using fusion::isOp;
 
 // ONNX Runtime's float16 tool (onnxruntime/python/tools/transformers/float16.py) keeps
 // these in float32 by default; its ai.onnx.ml entries are covered by blocking that domain.
@@ -50,7 +48,6 @@ const char* dtypeAttributeOf(const Node& n) {
   return nullptr;
 }
 
-bool isDefaultDomain(const Node& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
 
 bool listed(const std::vector<std::string>& list, const std::string& op) {
   return std::find(list.begin(), list.end(), op) != list.end();
@@ -182,7 +179,7 @@ bool allowsType(const FormalParameter& p, const std::string& typeStr) {
 class FloatConverter {
  public:
   FloatConverter(Model& model, const QuantizeOptions& options, DataType half, Scope scope,
-                 std::optional<std::regex> excludeNodes, PassResult& result)
+                 std::optional<std::regex> excludeNodes, QuantizationResult& result)
       : model_(model), options_(options), half_(half), scope_(std::move(scope)),
         excludeNodes_(std::move(excludeNodes)), result_(result) {}
 
@@ -503,7 +500,7 @@ class FloatConverter {
   const DataType half_;
   const Scope scope_;
   const std::optional<std::regex> excludeNodes_;
-  PassResult& result_;
+  QuantizationResult& result_;
 
   std::vector<Value*> floatValues_;              // every float32 value (tensor or nested), graph by graph
   std::unordered_set<const Value*> isFloat_;     // the same, for lookups
@@ -517,7 +514,7 @@ class FloatConverter {
 
 }  // namespace
 
-Expected<PassResult> convertFloat(Model& model, const QuantizeOptions& options) {
+Expected<QuantizationResult> convertFloat(Model& model, const QuantizeOptions& options) {
   DataType half;
   if (options.mode == "fp16") half = DataType::Float16;
   else if (options.mode == "bf16") half = DataType::BFloat16;
@@ -544,7 +541,7 @@ Expected<PassResult> convertFloat(Model& model, const QuantizeOptions& options) 
   }
 
   (void)inferShapes(model);  // element types of intermediate values; unknown ones are left as produced
-  PassResult result;
+  QuantizationResult result;
   FloatConverter(model, options, half, std::move(scope), std::move(excludeNodes), result).run();
   return result;
 }

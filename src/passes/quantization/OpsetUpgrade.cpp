@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/conversion/ConvertOpset.h"
 
 namespace onnxpress::quant {
@@ -17,7 +17,6 @@ namespace {
 constexpr int64_t kConverterCeiling = 17;  // the highest opset the linked onnx version converter reaches
 constexpr int64_t kHighestTarget = 21;
 
-bool isDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
 // The reductions whose axes moved from attribute to input at opset 18 (ReduceSum moved at 13).
 bool takesAxesInputFrom18(const std::string& op) {
@@ -121,7 +120,7 @@ Status bumpNode(Node& node, const Bump& b) {
 
 Status bumpGraph(Graph& graph, const Bump& b) {
   for (Node* n : graph.nodeList()) {
-    if (isDefaultDomain(n->domain())) RETURN_IF_ERROR(bumpNode(*n, b));
+    if (isDefaultDomain(*n)) RETURN_IF_ERROR(bumpNode(*n, b));
     for (Graph* sub : n->subgraphs()) RETURN_IF_ERROR(bumpGraph(*sub, b));
   }
   return Status::ok();
@@ -129,7 +128,7 @@ Status bumpGraph(Graph& graph, const Bump& b) {
 
 OpsetImport* defaultImport(std::vector<OpsetImport>& imports) {
   for (OpsetImport& i : imports)
-    if (isDefaultDomain(i.domain)) return &i;
+    if (canonicalDomain(i.domain).empty()) return &i;
   return nullptr;
 }
 
@@ -162,7 +161,7 @@ void importDefaultOpset(Model& model, int64_t target, bool functionsToo) {
 bool hasDefaultDomainNode(const Model& model) {
   bool found = false;
   model.graph().forEachGraph([&](const Graph& g) {
-    for (const Node* n : g.nodes()) found = found || isDefaultDomain(n->domain());
+    for (const Node* n : g.nodes()) found = found || isDefaultDomain(*n);
   });
   return found;
 }

@@ -11,16 +11,11 @@
 #include <string_view>
 #include <vector>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 
 namespace onnxpress::quant {
 namespace {
-using fusion::isOp;
-using fusion::onlyUser;
-using fusion::producerOp;
 
 constexpr const char* kMicrosoftDomain = "com.microsoft";
 
@@ -73,7 +68,7 @@ std::optional<std::vector<float>> constantFloats(const Value* v) {
 /// Two scalar parameters holding the same value (the same Value, or equal constants).
 bool sameScalar(const Value* a, const Value* b) {
   if (a == b) return true;
-  std::optional<fusion::ScalarConstant> x = fusion::scalarConstant(a), y = fusion::scalarConstant(b);
+  std::optional<ScalarConstant> x = scalarConstant(a), y = scalarConstant(b);
   return x && y && x->dtype == y->dtype && x->value == y->value;
 }
 
@@ -190,12 +185,12 @@ class QOperatorWriter {
     p.dtype = elementType(p.zeroPoint);
     if (p.dtype != DataType::UInt8 && p.dtype != DataType::Int8)
       return reject(fmt::format("{} codes", dataTypeName(p.dtype)));
-    std::optional<std::vector<int64_t>> dims = fusion::constantDims(p.scale);
+    std::optional<std::vector<int64_t>> dims = constantDims(p.scale);
     if (!dims) dims = staticShape(p.scale);
     if (!dims) return reject("scale of unknown shape");
     p.count = elementCount(*dims);
     if (p.count == 1) return p;
-    std::optional<int64_t> rank = fusion::knownRank(data);
+    std::optional<int64_t> rank = knownRank(data);
     if (dims->size() != 1 || !rank) return reject("per-axis scale on a tensor of unknown rank");
     p.axis = qdq.intAttr("axis", 1);
     if (p.axis < 0) p.axis += *rank;
@@ -224,7 +219,7 @@ class QOperatorWriter {
                                     const char* layout) {
     std::optional<Dequantized> d = dequantized(node, index);
     if (!d || d->params.count == 1) return d;
-    if (d->params.axis != axis || (rank && fusion::knownRank(d->codes) != rank))
+    if (d->params.axis != axis || (rank && knownRank(d->codes) != rank))
       return reject(fmt::format("weight scale is not {}", layout));
     return d;
   }
@@ -275,7 +270,7 @@ class QOperatorWriter {
       return b;
     }
     std::optional<Tensor> t = bias ? constantValue(bias) : std::nullopt;
-    std::optional<std::vector<double>> values = t ? fusion::doubleValues(*t) : std::nullopt;
+    std::optional<std::vector<double>> values = t ? doubleValues(*t) : std::nullopt;
     if (!values) return reject("bias is not a constant");
     b.dims = t->dims();
     b.values = std::move(*values);
@@ -340,14 +335,14 @@ class QOperatorWriter {
     if (anchor) dead.push_back(original);
     for (Value* in : originalInputs)
       if (Node* dq = producerOp(in, "DequantizeLinear")) dead.push_back(dq);
-    if (!cleanup::replaceKeepingInterface(anchor ? anchor->output(0) : original->output(0), node->output(0))) {
+    if (!replaceKeepingInterface(anchor ? anchor->output(0) : original->output(0), node->output(0))) {
       g.destroyNode(node);
-      fusion::releaseIfUnused(inputs);  // a requantized bias
+      releaseIfUnused(inputs);  // a requantized bias
       fail("its output cannot be replaced");
       return nullptr;
     }
-    if (!anchor) fusion::releaseIfUnused(originalInputs);
-    fusion::eraseIfDead(dead);
+    if (!anchor) releaseIfUnused(originalInputs);
+    eraseIfDead(dead);
     microsoft_ = microsoft_ || !domain.empty();
     result_.bump(opType + " written");
     return node;
@@ -390,8 +385,8 @@ class QOperatorWriter {
     std::optional<Dequantized> a = activation(*gemm, 0);
     std::optional<Dequantized> b = a ? weight(*gemm, 1, transB ? 0 : 1, 2, "per output column") : std::nullopt;
     if (!b) return false;
-    std::optional<QParams> y = q ? outputParams(*q) : std::nullopt;
-    if (q && !y) return false;
+    std::optional<QParams> y;
+    if (q && !(y = outputParams(*q))) return false;
     const double alpha = gemm->floatAttr("alpha", 1.0f), beta = gemm->floatAttr("beta", 1.0f);
     Value* c = nullptr;
     if (gemm->input(2) && beta != 0.0) {
@@ -453,12 +448,12 @@ class QOperatorWriter {
     const Type floatType = out->type();
     n->setInput(0, x->codes);
     out->setType(retyped(floatType, y->dtype));
-    if (!cleanup::replaceKeepingInterface(q->output(0), out)) {
+    if (!replaceKeepingInterface(q->output(0), out)) {
       n->setInput(0, x->dq->output(0));
       out->setType(floatType);
       return fail("its output cannot be replaced");
     }
-    fusion::eraseIfDead({x->dq});
+    eraseIfDead({x->dq});
     result_.bump(n->opType() + " on integers");
     return true;
   }
@@ -469,8 +464,8 @@ class QOperatorWriter {
     std::optional<QParams> in = readParams(*dq, dq->input(0));
     std::optional<QParams> out = in ? readParams(*q, q->input(0)) : std::nullopt;
     if (!out || !sameParams(*in, *out)) return;
-    if (!cleanup::replaceKeepingInterface(q->output(0), dq->input(0))) return;
-    fusion::eraseIfDead({dq});
+    if (!replaceKeepingInterface(q->output(0), dq->input(0))) return;
+    eraseIfDead({dq});
     result_.bump("Q/DQ pairs removed");
   }
 

@@ -57,12 +57,16 @@ Status QuantizeOptions::validate() const {
 Expected<PassResult> QuantizePass::run(Model& model, PassContext& context) {
   RETURN_IF_ERROR(quant::requireUnquantized(model, options_.mode));
   const int64_t unlisted = quant::unlistInitializerInputs(model);
-  Expected<PassResult> result = options_.mode == "static"        ? quant::quantizeStatic(model, options_, context)
-                                : options_.mode == "dynamic"     ? quant::quantizeDynamic(model, options_)
-                                : options_.mode == "weight-only" ? quant::quantizeWeightOnly(model, options_)
-                                                                 : quant::convertFloat(model, options_);
-  if (result) result->bump("initializers no longer listed as graph inputs (IR < 4)", unlisted);
-  return result;
+  Expected<QuantizationResult> result = options_.mode == "static"    ? quant::quantizeStatic(model, options_, context)
+                                        : options_.mode == "dynamic" ? quant::quantizeDynamic(model, options_)
+                                        : options_.mode == "weight-only" ? quant::quantizeWeightOnly(model, options_)
+                                                                         : quant::convertFloat(model, options_);
+  if (!result) return result.status();
+  for (QuantizedTensorInfo& tensor : result->quantized)
+    context.records.emit(std::make_shared<QuantizedTensorInfo>(std::move(tensor)));
+  PassResult generic = std::move(static_cast<PassResult&>(*result));
+  generic.bump("initializers no longer listed as graph inputs (IR < 4)", unlisted);
+  return generic;
 }
 
 }  // namespace onnxpress

@@ -5,8 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress::quant {
 
@@ -283,7 +282,7 @@ Expected<Scope> Scope::create(const QuantizeOptions& options, std::vector<std::s
 }
 
 bool Scope::contains(const Node& node) const {
-  if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+  if (!isDefaultDomain(node)) return false;
   if (std::find(opTypes_.begin(), opTypes_.end(), node.opType()) == opTypes_.end()) return false;
   if (std::find(excluded_.begin(), excluded_.end(), node.opType()) != excluded_.end()) return false;
   return !(excludeNodes_ && !node.name().empty() && std::regex_search(node.name(), *excludeNodes_));
@@ -369,7 +368,7 @@ std::optional<WeightQuantizer::Dequantized> WeightQuantizer::quantizeInput(Node&
   const Key key{source->value->graph(), source->value->name(), t.dtype, t.qmin, axis, blockSize};
   if (auto hit = cache_.find(key); hit != cache_.end()) {
     node.setInput(index, hit->second.first);
-    fusion::releaseIfUnused({source->value});
+    releaseIfUnused({source->value});
     return Dequantized{hit->second.first, hit->second.second.get()};
   }
   QuantizedWeight weight = quantizeWeight(source->values, source->dims, t, symmetric, axis, blockSize);
@@ -434,7 +433,7 @@ std::optional<WeightQuantizer::Dequantized> WeightQuantizer::rewire(Node& node, 
   const QuantizedWeight* handle = stored.get();
   if (key) cache_[*key] = {out, std::move(stored)};
   else uncached_.push_back(std::move(stored));
-  fusion::releaseIfUnused({original});
+  releaseIfUnused({original});
   return Dequantized{out, handle};
 }
 

@@ -6,15 +6,13 @@
 #include <set>
 #include <unordered_map>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/Calibration.h"
 #include "onnxpress/passes/quantization/CrossLayerEqualization.h"
 
 namespace onnxpress::quant {
 namespace {
 
-using fusion::isOp;
 
 constexpr double kMinScale = 1e-5, kMaxScale = 1e5;
 
@@ -70,7 +68,7 @@ std::vector<SmoothGroup> findGroups(const Graph& graph, const Scope& scope, Pass
 // Whether s can fold into the LayerNormalization producing the group's activation
 // (see the header): gamma and beta (when present) are then rewritten.
 bool canFoldIntoLayerNorm(const SmoothGroup& group) {
-  Node* ln = fusion::producerOp(group.activation, "LayerNormalization");
+  Node* ln = producerOp(group.activation, "LayerNormalization");
   if (!ln || ln->output(0) != group.activation) return false;
   const auto& uses = group.activation->uses();
   if (uses.size() != group.targets.size()) return false;
@@ -101,7 +99,7 @@ void foldIntoLayerNorm(Graph& graph, const SmoothGroup& group, const std::vector
     } else {
       ln->setInput(index, addInitializer(graph, p.value->name() + "_smoothed",
                                          makeFloatTensor(DataType::Float, p.dims, p.values)));
-      fusion::releaseIfUnused({p.value});
+      releaseIfUnused({p.value});
     }
   }
 }

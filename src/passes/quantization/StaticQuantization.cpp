@@ -8,8 +8,7 @@
 
 #include "onnxpress/analysis/ShapeInference.h"
 #include "onnxpress/data/Dataset.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/BiasCorrection.h"
 #include "onnxpress/passes/quantization/Calibration.h"
 #include "onnxpress/passes/quantization/CrossLayerEqualization.h"
@@ -52,10 +51,10 @@ bool hasNodeReader(const Value* v) {
 
 // Relu, or Clip whose lower bound is the constant 0 (attribute before opset 11).
 bool clampsAtZero(const Node* n) {
-  if (fusion::isOp(n, "Relu")) return true;
-  if (!fusion::isOp(n, "Clip")) return false;
+  if (isOp(n, "Relu")) return true;
+  if (!isOp(n, "Clip")) return false;
   if (n->numInputs() == 1) return n->attribute("min") && n->floatAttr("min", -1) == 0.0f;
-  const auto lo = fusion::scalarConstant(n->input(1));
+  const auto lo = scalarConstant(n->input(1));
   return lo && lo->value == 0.0;
 }
 
@@ -74,7 +73,7 @@ struct Site {
 
 class StaticQuantizer {
  public:
-  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, PassResult& result,
+  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, QuantizationResult& result,
                   std::set<const Node*> keepFloat)
       : model_(model), graph_(model.graph()), options_(options), scope_(scope), result_(result), weights_(result),
         keepFloat_(std::move(keepFloat)) {
@@ -98,7 +97,10 @@ class StaticQuantizer {
   }
   void addSite(Value* tensor, Value* source = nullptr, Node* folded = nullptr) {
     if (!isFloatActivation(tensor) || !hasNodeReader(tensor) || sites_.count(tensor)) return;
-    sites_[tensor] = Site{tensor, source ? source : tensor, folded};
+    Site& site = sites_[tensor];
+    site.tensor = tensor;
+    site.source = source ? source : tensor;
+    site.folded = folded;
     order_.push_back(tensor);
   }
   void planOutput(Node* n);
@@ -110,7 +112,7 @@ class StaticQuantizer {
   Graph& graph_;
   const QuantizeOptions& options_;
   const Scope& scope_;
-  PassResult& result_;
+  QuantizationResult& result_;
   WeightQuantizer weights_;
   std::set<const Node*> keepFloat_;  // SmoothQuant's Mul nodes
   QuantType activationType_, weightType_;
@@ -122,7 +124,7 @@ class StaticQuantizer {
 
 void StaticQuantizer::planOutput(Node* n) {
   Value* y = n->output(0);
-  Node* activation = fusion::onlyUser(y);
+  Node* activation = onlyUser(y);
   // Folding needs an asymmetric type, so that qmin stands for 0 exactly.
   if (activation && !options_.symmetric && scope_.contains(*activation) && clampsAtZero(activation) &&
       !activation->output(0)->isGraphOutput()) {
@@ -227,18 +229,18 @@ void StaticQuantizer::quantizeWeights(Node* n) {
   const Site* input = siteOf(dataInput_[n]);
   if (op == "Conv" || op == "Gemm") {
     const bool transB = op == "Gemm" && n->intAttr("transB", 0) != 0;
-    const auto rank = fusion::knownRank(n->input(1));
+    const auto rank = knownRank(n->input(1));
     const int64_t axis = !options_.perChannel ? -1 : op == "Conv" ? 0 : transB ? 0 : 1;
     if (op == "Gemm" && (!rank || *rank != 2)) return;
     auto w = weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
     const bool plainGemm = op == "Conv" || (n->floatAttr("alpha", 1) == 1 && n->floatAttr("beta", 1) == 1 &&
                                             n->intAttr("transA", 0) == 0);
     if (w && input && plainGemm && n->input(2)) {
-      const auto biasRank = fusion::knownRank(n->input(2));
+      const auto biasRank = knownRank(n->input(2));
       if (biasRank && *biasRank == 1) weights_.quantizeBias(*n, 2, root(*input).params.scale, w->weight->scales);
     }
   } else if (op == "MatMul") {
-    const auto rank = fusion::knownRank(n->input(1));
+    const auto rank = knownRank(n->input(1));
     const int64_t axis = options_.perChannel && rank && *rank == 2 ? 1 : -1;
     weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
     weights_.quantizeInput(*n, 0, weightType_, signedWeights(), -1, 0);
@@ -283,10 +285,10 @@ void StaticQuantizer::quantizeSubgraphWeights() {
 
 }  // namespace
 
-Expected<PassResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context) {
+Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context) {
   if (!context.calibrationData)
     return usageError("static quantization needs calibration data (--calib-data DATA); random data is never used");
-  PassResult result;
+  QuantizationResult result;
   const bool fourBit = options.weightType == "int4" || options.weightType == "uint4";
   const int64_t needed = fourBit ? 21 : options.perChannel ? 13 : 10;
   if (defaultOpset(model) < needed) RETURN_IF_ERROR(upgradeOpset(model, needed, result));

@@ -7,8 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/quantization/OpsetUpgrade.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 
@@ -35,13 +34,6 @@ bool isSupported(const Node& node) {
   return node.opType() == "MatMul" || node.opType() == "Gemm" || node.opType() == "Gather";
 }
 
-// Dims of the float32 constant floatConstantInput() would read, without copying its values.
-std::optional<std::vector<int64_t>> floatConstantDims(const Value* v) {
-  const Tensor* t = constantTensor(v);
-  if (!t || t->dtype() != DataType::Float) return std::nullopt;
-  return t->dims();
-}
-
 WeightSite locateWeight(Node& node, bool matmulNBits) {
   WeightSite site;
   site.node = &node;
@@ -52,7 +44,9 @@ WeightSite locateWeight(Node& node, bool matmulNBits) {
   };
   if (!node.input(0) || !node.input(1)) return skip("with a missing input");
   site.input = op == "Gather" ? 0 : 1;
-  std::optional<std::vector<int64_t>> dims = floatConstantDims(node.input(site.input));
+  const Tensor* weight = constantTensor(node.input(site.input));  // what floatConstantInput() reads
+  const std::optional<std::vector<int64_t>> dims =
+      weight && weight->dtype() == DataType::Float ? std::optional(weight->dims()) : std::nullopt;
   if (!dims) return skip(op == "Gather" ? "table is not a float32 constant" : "weight is not a float32 constant");
   const auto rank = static_cast<int64_t>(dims->size());
   if (rank == 0 || elementCount(*dims) == 0) return skip("weight is a scalar or empty");
@@ -92,7 +86,7 @@ void putBits(uint8_t* row, int64_t index, uint32_t value) {
 // header for the layout. A weight read by several MatMuls is packed once.
 class MatMulNBitsWriter {
  public:
-  MatMulNBitsWriter(const QuantType& type, bool symmetric, int64_t blockSize, PassResult& result)
+  MatMulNBitsWriter(const QuantType& type, bool symmetric, int64_t blockSize, QuantizationResult& result)
       : type_(type), symmetric_(symmetric), blockSize_(blockSize), result_(result) {}
 
   /// False (nothing changed) when input 1 is not a 2-D float32 constant.
@@ -122,7 +116,7 @@ class MatMulNBitsWriter {
     }
     if (!weight->hasUses()) {
       packed_.erase(key);
-      fusion::releaseIfUnused({weight});
+      releaseIfUnused({weight});
     }
     return true;
   }
@@ -177,7 +171,7 @@ class MatMulNBitsWriter {
   QuantType type_;
   bool symmetric_;
   int64_t blockSize_;
-  PassResult& result_;
+  QuantizationResult& result_;
   std::map<Key, Packed> packed_;
   bool used_ = false;
 };
@@ -190,7 +184,7 @@ void importMicrosoftDomain(Model& model) {
 
 }  // namespace
 
-Expected<PassResult> quantizeWeightOnly(Model& model, const QuantizeOptions& options) {
+Expected<QuantizationResult> quantizeWeightOnly(Model& model, const QuantizeOptions& options) {
   std::optional<QuantType> type = quantTypeFromName(options.weightType, options.reduceRange);
   if (!type || type->dtype == DataType::Int32)
     return usageError("weight-only mode supports int8, uint8, int4 and uint4 weights (got weight-type={})",
@@ -202,7 +196,7 @@ Expected<PassResult> quantizeWeightOnly(Model& model, const QuantizeOptions& opt
   const bool symmetric = type->isSigned() || options.symmetric;
   ASSIGN_OR_RETURN(Scope scope, Scope::create(options, {"MatMul", "Gemm", "Gather"}));
 
-  PassResult result;
+  QuantizationResult result;
   bool needsOpset21 = false;
   for (const WeightSite& site : locateWeights(model, scope, options.matmulNBits, nullptr))
     needsOpset21 = needsOpset21 || (site.skipped.empty() && site.form == Form::DequantizeLinear);

@@ -1,4 +1,5 @@
 #include "onnxpress/passes/substitution/DepthwiseSeparable.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 #include <Eigen/SVD>
 
@@ -57,7 +58,7 @@ Expected<PassResult> DepthwiseSeparablePass::run(Model& model, PassContext&) {
   for (Graph* g : graphs) {
     std::vector<Node*> convs;
     for (Node* n : g->nodes())
-      if (n->opType() == "Conv" && (n->domain().empty() || n->domain() == "ai.onnx")) convs.push_back(n);
+      if (isOp(n, "Conv")) convs.push_back(n);
     for (Node* conv : convs) {
       Value* wv = conv->input(1);
       Value* bias = conv->input(2);

@@ -4,9 +4,7 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/Macs.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/substitution/ResidualBlocks.h"
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 
@@ -54,11 +52,11 @@ Expected<PassResult> DropLayersPass::run(Model& model, PassContext&) {
         if (in && isConstant(in) && seenConstants.insert(in).second) constants.push_back(in);
     }
     removedNodes.insert(add);
-    if (!cleanup::replaceKeepingInterface(add->output(0), block.skip)) {
+    if (!replaceKeepingInterface(add->output(0), block.skip)) {
       // The skip cannot take a graph output's place itself (a graph input, say): an Identity can.
       Node* identity = g.createNode("Identity", {block.skip}, 1, add);
       copyType(add->output(0), identity->output(0));
-      [[maybe_unused]] bool replaced = cleanup::replaceKeepingInterface(add->output(0), identity->output(0));
+      [[maybe_unused]] bool replaced = replaceKeepingInterface(add->output(0), identity->output(0));
       --nodesRemoved;
     }
     for (auto n = block.branch.rbegin(); n != block.branch.rend(); ++n) {
@@ -72,9 +70,9 @@ Expected<PassResult> DropLayersPass::run(Model& model, PassContext&) {
     const int64_t elements = substitution::constantElements(c);
     paramsBefore += elements;
     if (c->hasUses()) paramsAfter += elements;
-    else if (fusion::isOp(c->producer(), "Constant")) ++nodesRemoved;
+    else if (isOp(c->producer(), "Constant")) ++nodesRemoved;
   }
-  fusion::releaseIfUnused(constants);
+  releaseIfUnused(constants);
 
   PassResult result;
   result.bump("blocks found", count);

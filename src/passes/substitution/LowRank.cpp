@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 
 namespace onnxpress {
@@ -31,7 +31,7 @@ class LowRankRewriter {
   LowRankRewriter(const LowRankOptions& options, int64_t opset) : options_(options), opset_(opset) {}
 
   bool wants(const Node& n) const {
-    if (!n.domain().empty() && n.domain() != "ai.onnx") return false;
+    if (!isDefaultDomain(n)) return false;
     return std::find(options_.opTypes.begin(), options_.opTypes.end(), n.opType()) != options_.opTypes.end();
   }
 

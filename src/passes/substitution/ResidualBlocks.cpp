@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress::substitution {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 using Positions = std::unordered_map<const Node*, size_t>;
 
 bool isResidualAdd(const Node& n) {
-  if (!n.domain().empty() && n.domain() != "ai.onnx") return false;
+  if (!isDefaultDomain(n)) return false;
   return (n.opType() == "Add" || n.opType() == "Sum") && n.numInputs() == 2 && n.numOutputs() == 1;
 }
 

@@ -6,8 +6,7 @@
 
 #include "onnxpress/analysis/Macs.h"
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 
 namespace onnxpress::substitution {
 
@@ -16,7 +15,7 @@ std::optional<Weight> readWeight(const Value* v) {
   const Tensor* t = v ? constantTensor(v) : nullptr;
   if (v && !t && (copy = constantValue(v))) t = &*copy;
   if (!t) return std::nullopt;
-  std::optional<std::vector<double>> values = fusion::doubleValues(*t);
+  std::optional<std::vector<double>> values = doubleValues(*t);
   if (!values || static_cast<int64_t>(values->size()) != t->numElements()) return std::nullopt;
   for (double x : *values)
     if (!std::isfinite(x)) return std::nullopt;
@@ -25,7 +24,7 @@ std::optional<Weight> readWeight(const Value* v) {
 
 Value* addWeight(Graph& graph, const std::string& base, DataType dtype, std::vector<int64_t> dims,
                  const std::vector<double>& values) {
-  return addInitializer(graph, base, fusion::makeTensorFromDoubles(dtype, std::move(dims), values));
+  return addInitializer(graph, base, makeTensorFromDoubles(dtype, std::move(dims), values));
 }
 
 int64_t constantElements(const Value* v) {
@@ -38,13 +37,10 @@ int64_t constantElements(const Value* v) {
 std::optional<ConvGeometry> readConvGeometry(const Node& conv, const std::vector<int64_t>& weightDims) {
   if (weightDims.size() < 3) return std::nullopt;
   const size_t rank = weightDims.size() - 2;
+  const ConvAttrs read = ConvAttrs::read(conv);
   ConvGeometry g;
-  g.kernel = conv.intsAttr("kernel_shape", std::vector<int64_t>(weightDims.begin() + 2, weightDims.end()));
-  g.strides = conv.intsAttr("strides", std::vector<int64_t>(rank, 1));
-  g.dilations = conv.intsAttr("dilations", std::vector<int64_t>(rank, 1));
-  g.pads = conv.intsAttr("pads", std::vector<int64_t>(2 * rank, 0));
-  g.group = conv.intAttr("group", 1);
-  g.autoPad = conv.stringAttr("auto_pad", "NOTSET");
+  static_cast<WindowAttrs&>(g) = read.withDefaults(rank, {weightDims.begin() + 2, weightDims.end()});
+  g.group = read.group;
   if (g.kernel != std::vector<int64_t>(weightDims.begin() + 2, weightDims.end()) || g.strides.size() != rank ||
       g.dilations.size() != rank || g.pads.size() != 2 * rank)
     return std::nullopt;
@@ -53,10 +49,7 @@ std::optional<ConvGeometry> readConvGeometry(const Node& conv, const std::vector
 
 ConvGeometry pointwiseGeometry(size_t spatialRank) {
   ConvGeometry g;
-  g.kernel.assign(spatialRank, 1);
-  g.strides.assign(spatialRank, 1);
-  g.dilations.assign(spatialRank, 1);
-  g.pads.assign(2 * spatialRank, 0);
+  static_cast<WindowAttrs&>(g) = WindowAttrs{}.withDefaults(spatialRank, std::vector<int64_t>(spatialRank, 1));
   return g;
 }
 
@@ -94,7 +87,7 @@ void LayerReplacer::replace(Node* original, std::vector<Node*> replacements, Val
   paramsAfter_ += paramsAfter;
   [[maybe_unused]] bool replaced = replaceValue(out, replacement);  // a fresh value can always take the place
   assert(replaced);
-  fusion::releaseIfUnused({oldWeight});
+  releaseIfUnused({oldWeight});
 }
 
 void LayerReplacer::addWeightError(double errorSquared, double normSquared) {

@@ -8,9 +8,7 @@
 #include <tuple>
 
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
-#include "onnxpress/passes/cleanup/CleanupUtil.h"
-#include "onnxpress/passes/fusion/FusionUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 
 namespace onnxpress {
@@ -65,7 +63,6 @@ Expected<const SwapEntry*> findEntry(const std::string& from, const std::string&
   return usageError("unsupported swap {} -> {} (supported: {})", from, to, supportedPairs());
 }
 
-using fusion::isOp;
 
 // Reads single-element constants near expected values; remembers the widest rank seen
 // (a [1,1] constant would broadcast a lower-rank x) and the constants' float type.
@@ -73,10 +70,10 @@ struct ConstantReader {
   size_t widestRank = 0;
   DataType floatType = DataType::Undefined;
   bool near(const Value* v, double expected) {
-    std::optional<fusion::ScalarConstant> c = v ? fusion::scalarConstant(v) : std::nullopt;
-    if (!c || !fusion::approxEqual(c->value, expected, c->dtype)) return false;
+    std::optional<ScalarConstant> c = v ? scalarConstant(v) : std::nullopt;
+    if (!c || !approxEqual(c->value, expected, c->dtype)) return false;
     widestRank = std::max(widestRank, c->rank);
-    if (fusion::isFloatType(c->dtype)) floatType = c->dtype;
+    if (isFloatType(c->dtype)) floatType = c->dtype;
     return true;
   }
 };
@@ -101,7 +98,7 @@ std::optional<ErfGelu> matchErfGelu(Node* erf) {
   ConstantReader& c = match.constants;
   Value* scaled = erf->input(0);
   Node* scale = scaled ? scaled->producer() : nullptr;
-  if (!scale || fusion::onlyUser(scaled) != erf || scale->numInputs() != 2) return std::nullopt;
+  if (!scale || onlyUser(scaled) != erf || scale->numInputs() != 2) return std::nullopt;
   Value*& x = match.x;
   if (isOp(scale, "Div") && c.near(scale->input(1), std::numbers::sqrt2)) {
     x = scale->input(0);
@@ -111,26 +108,26 @@ std::optional<ErfGelu> matchErfGelu(Node* erf) {
   }
   if (!x) return std::nullopt;
 
-  Node* add = fusion::onlyUser(erf->output(0));
+  Node* add = onlyUser(erf->output(0));
   if (!isOp(add, "Add") || !c.near(otherInput(add, erf->output(0)), 1.0)) return std::nullopt;
-  Node* m1 = fusion::onlyUser(add->output(0));
+  Node* m1 = onlyUser(add->output(0));
   if (!isOp(m1, "Mul")) return std::nullopt;
   Value* o1 = otherInput(m1, add->output(0));
   if (!o1) return std::nullopt;
   if (o1 == x || c.near(o1, 0.5)) {  // (x * sum) * 0.5 or (sum * 0.5) * x
     const bool halfFirst = o1 != x;
-    Node* m2 = fusion::onlyUser(m1->output(0));
+    Node* m2 = onlyUser(m1->output(0));
     if (!isOp(m2, "Mul")) return std::nullopt;
     Value* o2 = otherInput(m2, m1->output(0));
     if (!o2 || !(halfFirst ? o2 == x : c.near(o2, 0.5))) return std::nullopt;
     match.nodes = {scale, erf, add, m1, m2};
   } else {  // (x * 0.5) * sum
     Node* half = o1->producer();
-    if (!isOp(half, "Mul") || fusion::onlyUser(o1) != m1 || !c.near(otherInput(half, x), 0.5)) return std::nullopt;
+    if (!isOp(half, "Mul") || onlyUser(o1) != m1 || !c.near(otherInput(half, x), 0.5)) return std::nullopt;
     match.nodes = {scale, half, erf, add, m1};
   }
   if (c.widestRank > 0) {
-    std::optional<int64_t> rank = fusion::knownRank(x);
+    std::optional<int64_t> rank = knownRank(x);
     if (!rank || *rank < static_cast<int64_t>(c.widestRank)) return std::nullopt;
   }
   return match;
@@ -153,7 +150,7 @@ class ActivationSwapper {
 
  private:
   bool isCandidate(const Node& n) const {
-    if (!cleanup::isDefaultDomain(n)) return false;
+    if (!isDefaultDomain(n)) return false;
     const std::string& op = n.opType();
     switch (swap_) {
       case Swap::HardSigmoid: return op == "Sigmoid";
@@ -196,7 +193,7 @@ class ActivationSwapper {
       Node* hardSwish = mul->graph()->createNode("HardSwish", {x}, 1, mul);
       hardSwish->setName(mul->name());
       replaceWith(mul, hardSwish->output(0));
-      fusion::eraseIfDead({sigmoid});  // stays when something else reads it
+      eraseIfDead({sigmoid});  // stays when something else reads it
       return true;
     }
     return false;
@@ -221,7 +218,7 @@ class ActivationSwapper {
       gelu->setName(last->name());
       y = gelu->output(0);
     } else {
-      const DataType dtype = fusion::isFloatType(elementType(x)) ? elementType(x) : match->constants.floatType;
+      const DataType dtype = isFloatType(elementType(x)) ? elementType(x) : match->constants.floatType;
       auto op = [&](const char* type, Value* a, Value* b) {
         std::vector<Value*> inputs{a};
         if (b) inputs.push_back(b);
@@ -234,7 +231,7 @@ class ActivationSwapper {
     }
     replaceWith(last, y);
     match->nodes.pop_back();  // destroyed by replaceWith
-    fusion::eraseIfDead(match->nodes);
+    eraseIfDead(match->nodes);
     return true;
   }
 
@@ -246,8 +243,8 @@ class ActivationSwapper {
       return true;
     }
     DataType dtype = elementType(tanh->input(0));
-    if (!fusion::isFloatType(dtype)) dtype = elementType(tanh->output(0));
-    if (!fusion::isFloatType(dtype)) return false;  // Clip's bounds need the element type
+    if (!isFloatType(dtype)) dtype = elementType(tanh->output(0));
+    if (!isFloatType(dtype)) return false;  // Clip's bounds need the element type
     Graph& g = *tanh->graph();
     tanh->addInput(scalar(g, dtype, -1.0));
     tanh->addInput(scalar(g, dtype, 1.0));
@@ -260,7 +257,7 @@ class ActivationSwapper {
     const Attribute* hi = clip->attribute("max");
     bool isRelu6 = false;
     ConstantReader bounds;
-    if (lo || hi) isRelu6 = lo && hi && lo->f == 0.0f && fusion::approxEqual(hi->f, 6.0);
+    if (lo || hi) isRelu6 = lo && hi && lo->f == 0.0f && approxEqual(hi->f, 6.0);
     else isRelu6 = clip->numInputs() == 3 && bounds.near(clip->input(1), 0.0) && bounds.near(clip->input(2), 6.0);
     if (!isRelu6 || bounds.widestRank > 0) return false;  // a [1] bound would broadcast a scalar x
     std::vector<Value*> old(clip->inputs().begin() + 1, clip->inputs().end());
@@ -268,7 +265,7 @@ class ActivationSwapper {
     clip->removeAttribute("min");
     clip->removeAttribute("max");
     clip->setOpType("Relu");
-    fusion::releaseIfUnused(old);
+    releaseIfUnused(old);
     return true;
   }
 

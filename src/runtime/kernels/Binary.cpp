@@ -117,48 +117,90 @@ Expected<KernelFn> makeEqual(const KernelBuildContext&) {
   });
 }
 
-// Pow: base and exponent types may differ; the output has the base type.
-template <typename T, typename U>
-inline T intPow(T base, U e) {
-  if constexpr (std::is_signed_v<U>) {
-    if (e < U(0)) {
-      if (base == T(1)) return T(1);
-      if constexpr (std::is_signed_v<T>)
-        if (base == T(-1)) return (static_cast<int64_t>(e) & 1) ? T(-1) : T(1);
-      return T(0);
-    }
+// Pow: the output has the base's type. The exponent may have any numeric type; it is
+// converted once, before the broadcast loop, so there is one loop per base type and
+// exponent kind:
+//   float-like base T: the exponent becomes Calc<T> and y = pow(Calc<T>(x), e);
+//   integer base, integer exponent: the exponent becomes its uint64 bits (sign-extended)
+//     and y is the exact power, wrapping like integer multiplication;
+//   integer base, float exponent: the exponent becomes double and y = pow(double(x), e)
+//     truncated toward zero (floatToInt).
+using PowBaseTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t>;  // the spec's T
+
+// x^e by squaring. `e` holds the exponent modulo 2^64; `signedExponent` says whether the
+// exponent's type is signed, so that a set top bit means a negative exponent.
+template <typename T>
+inline T intPow(T base, uint64_t e, bool signedExponent) {
+  if (signedExponent && static_cast<int64_t>(e) < 0) {
+    if (base == T(1)) return T(1);
+    if (base == T(-1)) return (e & 1) ? T(-1) : T(1);
+    return T(0);
   }
   uint64_t r = 1, b = static_cast<uint64_t>(base);  // modular arithmetic, no overflow UB
-  for (uint64_t k = static_cast<uint64_t>(e); k; k >>= 1) {
+  for (uint64_t k = e; k; k >>= 1) {
     if (k & 1) r *= b;
     b *= b;
   }
   return static_cast<T>(r);
 }
-template <typename T, typename U>
-inline T powValue(T x, U e) {
-  if constexpr (kFloatLike<T>) {
-    using C = Calc<T>;
-    return static_cast<T>(std::pow(static_cast<C>(x), static_cast<C>(static_cast<Calc<U>>(e))));
-  } else if constexpr (std::is_integral_v<U>) {
-    return intPow(x, e);
-  } else {
-    return floatToInt<T>(std::pow(static_cast<double>(x), static_cast<double>(static_cast<Calc<U>>(e))));
-  }
+
+// Exponent element converters: to C through the element's own compute type (half and
+// bfloat16 via float), or to its value modulo 2^64 (integers only).
+template <typename C>
+struct ExponentAs {
+  template <typename U>
+  C operator()(U v) const { return static_cast<C>(static_cast<Calc<U>>(v)); }
+};
+struct ExponentBits {
+  template <typename U>
+  uint64_t operator()(U v) const { return static_cast<uint64_t>(v); }
+};
+
+// The exponent tensor `e` with every element converted to To (dtype `to`) by `convert`.
+// False if e's dtype is not in Exponents.
+template <typename To, typename Exponents, typename Convert>
+bool convertExponent(const TensorData& e, DataType to, int threads, Convert convert, TensorData& out) {
+  out = TensorData::allocate(to, e.shape());
+  To* po = out.data<To>();
+  return dispatch<Exponents>(e.dtype(), [&](auto tag) {
+    using U = decltype(tag);
+    const U* pe = e.data<U>();
+    parallelFor(e.numElements(), threads, [&](int64_t s, int64_t end) {
+      for (int64_t i = s; i < end; ++i) po[i] = convert(pe[i]);
+    });
+  });
 }
+
 Expected<KernelFn> makePow(const KernelBuildContext&) {
   return KernelFn([](KernelContext& ctx) -> Status {
     const TensorData& a = ctx.input(0);
     const TensorData& b = ctx.input(1);
     ASSIGN_OR_RETURN(Shape shape, broadcastShapes(a.shape(), b.shape(), ctx.where()));
     TensorData y = TensorData::allocate(a.dtype(), std::move(shape));
+    const bool floatExponent = dispatch<FloatTypes>(b.dtype(), [](auto) {});
+    const bool signedExponent = dispatch<TypeList<int8_t, int16_t, int32_t, int64_t>>(b.dtype(), [](auto) {});
     bool ok = false;
     dispatch<PowBaseTypes>(a.dtype(), [&](auto ta) {
       using T = decltype(ta);
-      ok = dispatch<NumericTypes>(b.dtype(), [&](auto tb) {
-        using U = decltype(tb);
-        broadcastBinary<T, U, T>(a, b, y, ctx.threads, [](T x, U e) { return powValue(x, e); });
-      });
+      TensorData e;
+      if constexpr (kFloatLike<T>) {
+        using C = Calc<T>;
+        ok = convertExponent<C, NumericTypes>(b, dataTypeOf<C>(), ctx.threads, ExponentAs<C>{}, e);
+        if (ok)
+          broadcastBinary<T, C, T>(a, e, y, ctx.threads,
+                                   [](T x, C p) { return static_cast<T>(std::pow(static_cast<C>(x), p)); });
+      } else if (floatExponent) {
+        ok = convertExponent<double, NumericTypes>(b, DataType::Double, ctx.threads, ExponentAs<double>{}, e);
+        if (ok)
+          broadcastBinary<T, double, T>(a, e, y, ctx.threads, [](T x, double p) {
+            return floatToInt<T>(std::pow(static_cast<double>(x), p));
+          });
+      } else {
+        ok = convertExponent<uint64_t, IntTypes>(b, DataType::UInt64, ctx.threads, ExponentBits{}, e);
+        if (ok)
+          broadcastBinary<T, uint64_t, T>(a, e, y, ctx.threads,
+                                          [signedExponent](T x, uint64_t p) { return intPow(x, p, signedExponent); });
+      }
     });
     if (!ok)
       return kernelError(ctx, "unsupported dtypes {} ^ {}", dataTypeName(a.dtype()), dataTypeName(b.dtype()));
@@ -188,7 +230,7 @@ Expected<KernelFn> makeMin(const KernelBuildContext&) {
       false);
 }
 Expected<KernelFn> makeSum(const KernelBuildContext&) {
-  return variadic<NumericTypes>([](auto x, auto y) { return x + y; }, false);
+  return variadic<FloatTypes>([](auto x, auto y) { return x + y; }, false);
 }
 Expected<KernelFn> makeMean(const KernelBuildContext&) {
   return variadic<FloatTypes>([](auto x, auto y) { return x + y; }, true);

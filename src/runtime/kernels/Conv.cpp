@@ -7,7 +7,7 @@
 // then col2im scatter-adds col into Y.
 #include <Eigen/Core>
 
-#include "ConvGeometry.h"
+#include "onnxpress/ir/ConvGeometry.h"
 #include "Families.h"
 #include "KernelUtil.h"
 

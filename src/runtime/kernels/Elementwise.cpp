@@ -1,6 +1,7 @@
 // Selection and conversion kernels: Where (broadcast over three inputs), Cast
 // and CastLike (every numeric type, bool, float16/bfloat16, and strings).
 #include "ElementwiseCommon.h"
+#include <fmt/format.h>
 
 namespace onnxpress::runtime {
 namespace {
@@ -116,10 +117,11 @@ std::string numberToString(T v) {
       fp = digits.substr(n);
     } else {
       ip = "0";
-      fp = std::string(static_cast<size_t>(-exp10 - 1), '0') + digits;
+      fp.assign(static_cast<size_t>(-exp10 - 1), '0');
+      fp += digits;
     }
-    if (fp.empty()) fp = "0";
-    return sign + ip + "." + fp;
+    if (fp.empty()) fp.push_back('0');
+    return fmt::format("{}{}.{}", sign, ip, fp);
   }
 }
 

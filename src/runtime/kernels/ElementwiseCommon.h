@@ -23,8 +23,6 @@ using SignedTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t, in
 using UnsignedTypes = TypeList<uint8_t, uint16_t, uint32_t, uint64_t>;
 using OrderedTypes = NumericTypes;  // types with < and >
 using BoolType = TypeList<bool>;
-using PowBaseTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t, int8_t, int16_t, uint8_t, uint16_t,
-                              uint32_t, uint64_t>;
 
 
 template <typename C>

@@ -12,14 +12,21 @@ std::vector<KernelEntry> unaryKernels();        // Unary.cpp: unary math and act
 std::vector<KernelEntry> binaryKernels();       // Binary.cpp: broadcasting binary, comparisons, logic, Max/Min/Sum/Mean
 std::vector<KernelEntry> elementwiseKernels();  // Elementwise.cpp: Where, Cast, CastLike
 std::vector<KernelEntry> reduceKernels();       // Reduce.cpp: Reduce*, ArgMax/Min, Softmax, LogSoftmax, TopK, ...
-std::vector<KernelEntry> shapeKernels();        // Shape.cpp: Reshape, Transpose, Concat, Slice, Gather, Pad, ...
+std::vector<KernelEntry> reshapeKernels();      // Reshape.cpp: Identity, Dropout, Reshape, Flatten, (Un)Squeeze, Shape, Size
+std::vector<KernelEntry> generateKernels();     // Generate.cpp: Constant, ConstantOfShape, EyeLike, Range, OneHot, Trilu
+std::vector<KernelEntry> transposeKernels();    // Transpose.cpp: Transpose, DepthToSpace, SpaceToDepth, Concat, Split
+std::vector<KernelEntry> padKernels();          // Pad.cpp: Pad, Expand, Tile
+std::vector<KernelEntry> gatherKernels();       // Gather.cpp: Slice, Gather*, Scatter*, NonZero
+std::vector<KernelEntry> resizeKernels();       // Resize.cpp: Resize, Upsample
 std::vector<KernelEntry> convKernels();         // Conv.cpp: Conv, ConvTranspose
 std::vector<KernelEntry> poolKernels();         // Pool.cpp: MaxPool, AveragePool, Global*Pool, LpPool
 std::vector<KernelEntry> normKernels();         // Norm.cpp: BatchNormalization, Instance/Layer/GroupNormalization, LRN
 std::vector<KernelEntry> matmulKernels();       // MatMul.cpp: MatMul, Gemm, Einsum
 std::vector<KernelEntry> rnnKernels();          // Rnn.cpp: LSTM, GRU, RNN
 std::vector<KernelEntry> controlFlowKernels();  // ControlFlow.cpp: If, Loop
-std::vector<KernelEntry> quantKernels();        // Quantize.cpp: Q/DQ, QLinear*, *Integer, MatMulNBits
+std::vector<KernelEntry> quantizeLinearKernels();  // QuantizeLinear.cpp: Q/DQ (+ com.microsoft), DynamicQuantizeLinear
+std::vector<KernelEntry> quantizedConvKernels();   // QuantizedConv.cpp: QLinearConv, ConvInteger
+std::vector<KernelEntry> quantizedMatMulKernels(); // QuantizedMatMul.cpp: QLinearMatMul, MatMulInteger, MatMulNBits
 std::vector<KernelEntry> quantContribKernels(); // QuantizeContrib.cpp: com.microsoft QLinearAdd/Mul, QLinear pools, QGemm
 std::vector<KernelEntry> quantizedRnnKernels(); // QuantizedRnn.cpp: com.microsoft DynamicQuantizeLSTM
 std::vector<KernelEntry> lossKernels();        // Loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss

@@ -4,6 +4,7 @@
 // products run through MatMul's GEMM path, others through a generic loop).
 #include <Eigen/Core>
 #include <map>
+#include <string_view>
 
 #include "Families.h"
 #include "KernelUtil.h"
@@ -125,6 +126,16 @@ struct EinsumSpec {
   std::string output;
 };
 
+// "..." becomes "." (one symbol for the broadcast dims).
+std::string collapseEllipsis(std::string_view term) {
+  std::string out;
+  for (size_t i = 0; i < term.size(); ++i) {
+    out.push_back(term[i]);
+    if (term.substr(i, 3) == "...") i += 2;
+  }
+  return out;
+}
+
 Expected<EinsumSpec> parseEinsum(std::string eq, const std::string& where) {
   eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
   EinsumSpec spec;
@@ -133,17 +144,12 @@ Expected<EinsumSpec> parseEinsum(std::string eq, const std::string& where) {
   size_t start = 0;
   for (;;) {
     size_t comma = lhs.find(',', start);
-    std::string term = lhs.substr(start, comma - start);
-    size_t dots = term.find("...");
-    if (dots != std::string::npos) term.replace(dots, 3, ".");
-    spec.inputs.push_back(term);
+    spec.inputs.push_back(collapseEllipsis(std::string_view(lhs).substr(start, comma - start)));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   if (arrow != std::string::npos) {
-    spec.output = eq.substr(arrow + 2);
-    size_t dots = spec.output.find("...");
-    if (dots != std::string::npos) spec.output.replace(dots, 3, ".");
+    spec.output = collapseEllipsis(std::string_view(eq).substr(arrow + 2));
   } else {  // implicit: broadcast dims, then letters appearing once, alphabetically
     std::map<char, int> count;
     bool ellipsis = false;
@@ -152,7 +158,7 @@ Expected<EinsumSpec> parseEinsum(std::string eq, const std::string& where) {
         if (c == '.') ellipsis = true;
         else ++count[c];
       }
-    if (ellipsis) spec.output = ".";
+    if (ellipsis) spec.output.push_back('.');
     for (auto [c, n] : count)
       if (n == 1) spec.output += c;
   }

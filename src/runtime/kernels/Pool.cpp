@@ -2,7 +2,7 @@
 // GlobalMaxPool, GlobalLpPool. N-d windows with pads, strides, dilations,
 // auto_pad and ceil_mode (ConvGeometry). AveragePool divides by the window's
 // in-bounds size unless count_include_pad=1.
-#include "ConvGeometry.h"
+#include "onnxpress/ir/ConvGeometry.h"
 #include "Families.h"
 #include "KernelUtil.h"
 

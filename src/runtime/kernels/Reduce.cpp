@@ -37,12 +37,6 @@ inline Out fromAcc(Acc a) {
   }
 }
 
-int64_t product(const Shape& s, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t i = begin; i < end; ++i) p *= s[i];
-  return p;
-}
-
 // ---- reduction plan ----------------------------------------------------------------------
 
 // The input dims, with size-1 dims dropped and neighbours of the same kind
@@ -351,7 +345,7 @@ Expected<KernelFn> makeArg(const KernelBuildContext& b) {
     const Shape& s = x.shape();
     const size_t a = static_cast<size_t>(ax);
     const int64_t n = s[a];
-    const int64_t outer = product(s, 0, a), inner = product(s, a + 1, s.size());
+    const int64_t outer = elementCount(s, 0, a), inner = elementCount(s, a + 1, s.size());
     Shape out = s;
     if (keepdims) out[a] = 1;
     else out.erase(out.begin() + static_cast<ptrdiff_t>(a));
@@ -468,9 +462,9 @@ Expected<KernelFn> makeSoftmax(const KernelBuildContext& b) {
     if (ax < 0 || ax > x.rank() || (!legacy && ax == x.rank()))
       return kernelError(ctx, "axis {} out of range for rank {}", axis, x.rank());
     const size_t a = static_cast<size_t>(ax);
-    const int64_t outer = product(s, 0, a);
-    const int64_t n = legacy ? product(s, a, s.size()) : s[a];
-    const int64_t inner = legacy ? 1 : product(s, a + 1, s.size());
+    const int64_t outer = elementCount(s, 0, a);
+    const int64_t n = legacy ? elementCount(s, a, s.size()) : s[a];
+    const int64_t inner = legacy ? 1 : elementCount(s, a + 1, s.size());
     TensorData y = TensorData::allocate(x.dtype(), s);
     if (y.numElements() > 0) {
       const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
@@ -552,7 +546,7 @@ Expected<KernelFn> makeTopK(const KernelBuildContext& b) {
     out[a] = k;
     TensorData values = TensorData::allocate(x.dtype(), out);
     TensorData indices = TensorData::allocate(DataType::Int64, out);
-    const int64_t outer = product(s, 0, a), inner = product(s, a + 1, s.size());
+    const int64_t outer = elementCount(s, 0, a), inner = elementCount(s, a + 1, s.size());
     bool ok = true;
     if (values.numElements() > 0)
       ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
@@ -608,7 +602,7 @@ Expected<KernelFn> makeCumSum(const KernelBuildContext& b) {
     TensorData y = TensorData::allocate(x.dtype(), s);
     const bool ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      cumsumTyped<T>(x.data<T>(), y.data<T>(), product(s, 0, a), s[a], product(s, a + 1, s.size()), exclusive, reverse,
+      cumsumTyped<T>(x.data<T>(), y.data<T>(), elementCount(s, 0, a), s[a], elementCount(s, a + 1, s.size()), exclusive, reverse,
                      ctx.threads);
     });
     if (!ok) return unsupportedType(ctx, x.dtype());

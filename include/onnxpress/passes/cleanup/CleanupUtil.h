@@ -1,7 +1,5 @@
-// Helpers shared by the clean-up passes (fold-constants, eliminate-identity,
-// dedupe-constants): rewiring values without breaking graph outputs, reading small
-// integer parameters that are attributes or constant inputs depending on the
-// opset, what is known of a value's dims, and ONNX Slice arithmetic.
+// ONNX Slice arithmetic shared by the clean-up passes (fold-constants,
+// eliminate-identity). General IR helpers are in ir/GraphUtil.h.
 #pragma once
 
 #include <cstdint>
@@ -12,23 +10,6 @@
 #include "onnxpress/ir/Graph.h"
 
 namespace onnxpress::cleanup {
-
-/// Whether `node` is in the default ai.onnx domain.
-bool isDefaultDomain(const Node& node);
-
-/// replaceValue() that keeps graph outputs well-formed: a subgraph output is only
-/// rewired to a value computed by a node of that subgraph (not to an outer value,
-/// input or initializer), and a main-graph output keeps its declared type along
-/// with its name. False (nothing changed) when that is not possible.
-bool replaceKeepingInterface(Value* from, Value* to);
-
-/// Elements of the constant integer (or bool) tensor behind `v`; nullopt when `v`
-/// is null, not a constant, or not of an integer type.
-std::optional<std::vector<int64_t>> constantInts(const Value* v);
-
-/// What is known of `v`'s dims: a constant's dims, else its type's (possibly
-/// symbolic or unknown dims); nullopt when even the rank is unknown.
-std::optional<std::vector<Dim>> knownDims(const Value* v);
 
 /// A Slice node's parameters, axes and steps filled with their defaults
 /// (0..n-1 and 1). Axes are as written (possibly negative).

@@ -13,7 +13,7 @@
 //   - When the first Transpose of a pair has other readers it stays for them; only this
 //     reader is rewired.
 //   - An identity is only forwarded when the replaced value can hand its uses over
-//     (cleanup::replaceKeepingInterface: not a main-graph output fed by an input or
+//     (replaceKeepingInterface: not a main-graph output fed by an input or
 //     initializer, not a subgraph output fed from outside the subgraph's own nodes);
 //     otherwise the merged identity Transpose stays. Folded constants likewise.
 //   - Constants are folded for any byte-sized element type; a Transpose of a constant

@@ -45,7 +45,7 @@ struct PruneOptions {
   template <class V>
   void visitOptions(V& v) {
     v("sparsity", sparsity, "fraction of weights (channels, heads, blocks) to remove, in [0, 1)");
-    v("granularity", granularity, "unstructured, n:m, channel, neuron, head or layer");
+    v("granularity", granularity, "unstructured, n:m, channel, neuron, head or layer (residual blocks)");
     v("n-m", nm, "with granularity=n:m: keep N of every M weights along the reduction dimension");
     v("criterion", criterion, "importance: l1, l2 (magnitude) or random (a baseline)");
     v("scope", scope,
@@ -54,7 +54,7 @@ struct PruneOptions {
     v("per-layer", perLayer, "NAME=S overrides per layer, comma separated; NAME must match a node");
     v("exclude-nodes", excludeNodes, "regex of node names never pruned");
     v("op-types", opTypes, "ops whose weights are pruned");
-    v("sparse-storage", sparseStorage, "store pruned weights as ONNX sparse_initializer so the file shrinks");
+    v("sparse-storage", sparseStorage, "store pruned weights as ONNX sparse_initializer so the file shrinks (float32: above 2/3 zeros)");
     v("seed", seed, "seed for criterion=random");
   }
   Status validate() const;

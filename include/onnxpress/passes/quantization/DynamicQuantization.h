@@ -52,11 +52,12 @@
 
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/Pass.h"
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::quant {
 
 /// Runs the dynamic mode over `model` (options.mode == "dynamic").
-Expected<PassResult> quantizeDynamic(Model& model, const QuantizeOptions& options);
+Expected<QuantizationResult> quantizeDynamic(Model& model, const QuantizeOptions& options);
 
 }  // namespace onnxpress::quant

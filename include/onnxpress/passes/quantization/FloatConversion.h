@@ -72,11 +72,12 @@
 
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/Pass.h"
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::quant {
 
 /// Runs the fp16/bf16 mode over `model` (options.mode is "fp16" or "bf16").
-Expected<PassResult> convertFloat(Model& model, const QuantizeOptions& options);
+Expected<QuantizationResult> convertFloat(Model& model, const QuantizeOptions& options);
 
 }  // namespace onnxpress::quant

@@ -53,7 +53,8 @@ struct QuantizeOptions {
   template <class V>
   void visitOptions(V& v) {
     v("mode", mode, "static, dynamic, weight-only, fp16 or bf16");
-    v("format", format, "static mode: qdq (QuantizeLinear/DequantizeLinear pairs) or qoperator (QLinearConv, ...)");
+    v("format", format, "static mode: qdq (QuantizeLinear/DequantizeLinear pairs, for ORT, TensorRT, onnxruntime-web) or "
+      "qoperator (QLinearConv, QLinearMatMul, com.microsoft QLinearAdd/Mul/pools)");
     v("weight-type", weightType, "int8, uint8, int4 or uint4 (int4/uint4: weight-only, or static with opset 21)");
     v("activation-type", activationType, "uint8 or int8");
     v("per-channel", perChannel, "one scale per output channel of Conv/Gemm/MatMul weights (opset >= 13)");
@@ -66,7 +67,7 @@ struct QuantizeOptions {
     v("calib-samples", calibSamples, "samples of the calibration data used (0: all)");
     v("op-types", opTypes, "ops to quantize (default: the mode's set, see docs/quantization.md)");
     v("exclude-nodes", excludeNodes, "regex of node names left in float");
-    v("exclude-op-types", excludeOpTypes, "ops left in float (fp16/bf16: the blocklist kept in float32)");
+    v("exclude-op-types", excludeOpTypes, "ops left in float, comma separated (fp16/bf16: added to the default blocklist)");
     v("keep-io-types", keepIoTypes, "fp16/bf16: graph inputs and outputs stay float32 (Casts are inserted)");
     v("matmul-nbits", matmulNBits, "weight-only: write com.microsoft MatMulNBits instead of DequantizeLinear+MatMul");
     v("bias-correction", biasCorrection, "static: shift biases by the mean output error measured on calibration data");

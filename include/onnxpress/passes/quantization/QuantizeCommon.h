@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "onnxpress/ir/Model.h"
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/pass/Pass.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
@@ -119,7 +120,7 @@ std::optional<FloatConstant> floatConstantInput(const Node& node, size_t index);
 /// Every tensor quantized is appended to result.quantized once.
 class WeightQuantizer {
  public:
-  explicit WeightQuantizer(PassResult& result) : result_(result) {}
+  explicit WeightQuantizer(QuantizationResult& result) : result_(result) {}
 
   struct Dequantized {
     Value* output = nullptr;             // float: what `node` reads now
@@ -141,7 +142,7 @@ class WeightQuantizer {
   using Key = std::tuple<const Graph*, std::string, DataType, int64_t, int64_t, int64_t>;
   std::optional<Dequantized> rewire(Node& node, size_t index, const FloatConstant& source, QuantizedWeight weight,
                                     const std::string& role, const std::optional<Key>& key);
-  PassResult& result_;
+  QuantizationResult& result_;
   std::map<Key, std::pair<Value*, std::unique_ptr<QuantizedWeight>>> cache_;
   std::vector<std::unique_ptr<QuantizedWeight>> uncached_;
 };

@@ -30,10 +30,11 @@
 #pragma once
 
 #include "onnxpress/pass/Pass.h"
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::quant {
 
-Expected<PassResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context);
+Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context);
 
 }  // namespace onnxpress::quant

@@ -52,11 +52,12 @@
 
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/Pass.h"
+#include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::quant {
 
 /// Runs the weight-only mode over `model` (options.mode == "weight-only").
-Expected<PassResult> quantizeWeightOnly(Model& model, const QuantizeOptions& options);
+Expected<QuantizationResult> quantizeWeightOnly(Model& model, const QuantizeOptions& options);
 
 }  // namespace onnxpress::quant

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "onnxpress/ir/ConvGeometry.h"
 #include "onnxpress/ir/Model.h"
 #include "onnxpress/pass/Pass.h"
 
@@ -37,11 +38,7 @@ Value* addWeight(Graph& graph, const std::string& base, DataType dtype, std::vec
 int64_t constantElements(const Value* v);
 
 /// A Conv's geometry attributes, defaults filled in for every spatial axis.
-struct ConvGeometry {
-  std::vector<int64_t> kernel, strides, pads, dilations;  // pads: all begins, then all ends
-  int64_t group = 1;
-  std::string autoPad = "NOTSET";
-};
+using ConvGeometry = ConvAttrs;
 
 /// The geometry of `conv` given its weight dims [Cout, Cin/group, k...]; nullopt when the
 /// attributes contradict the weight (wrong lengths).

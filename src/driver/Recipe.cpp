@@ -1,4 +1,4 @@
-#include "onnxpress/pass/Recipe.h"
+#include "onnxpress/driver/Recipe.h"
 
 #include <yaml-cpp/yaml.h>
 

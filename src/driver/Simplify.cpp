@@ -1,6 +1,6 @@
-#include "onnxpress/passes/cleanup/Simplify.h"
+#include "onnxpress/driver/Simplify.h"
 
-#include "onnxpress/pass/PassRegistry.h"
+#include "onnxpress/driver/PassRegistry.h"
 
 namespace onnxpress {
 

@@ -1,11 +1,11 @@
-#include "onnxpress/pass/PassRegistry.h"
+#include "onnxpress/driver/PassRegistry.h"
 
 #include "onnxpress/passes/cleanup/CommonSubexpressions.h"
 #include "onnxpress/passes/cleanup/DedupeConstants.h"
 #include "onnxpress/passes/cleanup/EliminateDead.h"
 #include "onnxpress/passes/cleanup/EliminateIdentity.h"
 #include "onnxpress/passes/cleanup/FoldConstants.h"
-#include "onnxpress/passes/cleanup/Simplify.h"
+#include "onnxpress/driver/Simplify.h"
 #include "onnxpress/passes/conversion/ConvertOpset.h"
 #include "onnxpress/passes/fusion/FuseBatchNorm.h"
 #include "onnxpress/passes/fusion/FuseMatMulAdd.h"
@@ -24,7 +24,7 @@ namespace onnxpress {
 const std::vector<PassInfo>& registeredPasses() {
   static const std::vector<PassInfo> table = {
 #define PASS(NAME, CLASS, SUMMARY) {NAME, SUMMARY, &CLASS::create, &CLASS::options},
-#include "onnxpress/pass/PassRegistry.def"
+#include "onnxpress/driver/PassRegistry.def"
   };
   return table;
 }
@@ -33,6 +33,22 @@ const PassInfo* findPass(const std::string& name) {
   for (const auto& info : registeredPasses())
     if (info.name == name) return &info;
   return nullptr;
+}
+
+Expected<PassManager> buildPipeline(const std::vector<PipelineElement>& elements) {
+  PassManager pm;
+  for (const auto& e : elements) {
+    const PassInfo* info = findPass(e.pass);
+    if (!info) return usageError("pipeline: unknown pass '{}' (run 'onnxpress passes' to list them)", e.pass);
+    ASSIGN_OR_RETURN(auto pass, info->create(e.options));
+    pm.add(std::move(pass));
+  }
+  return pm;
+}
+
+Expected<PassManager> buildPipeline(const std::string& text) {
+  ASSIGN_OR_RETURN(auto elements, parsePipelineText(text));
+  return buildPipeline(elements);
 }
 
 }  // namespace onnxpress

@@ -1,4 +1,6 @@
 // simplify: run the clean-up and fusion passes until none changes the graph.
+// It builds its member passes by name from the registry, so it sits in the driver
+// layer beside it rather than in a pass family.
 //
 // Before:                                          After:
 //   x ─ Identity ─ Conv(W) ─ BN ─ Shape ─ Gather      x ─ Conv(W', b') ─ ...

@@ -1,5 +1,6 @@
 // QuantizedTensorInfo: what a quantization pass did to one tensor, for the report
 // (per tensor: type, scale and zero point; per layer: SQNR on calibration data).
+// The quantize pass emits one per tensor through PassContext::records.
 #pragma once
 
 #include <cstdint>
@@ -7,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "onnxpress/pass/Pass.h"
+
 namespace onnxpress {
 
-struct QuantizedTensorInfo {
+struct QuantizedTensorInfo : PassRecord {
   static constexpr size_t kMaxListed = 64;  // scales/zero points listed per tensor; `count` has them all
 
   std::string tensor;     // the float tensor's name in the input model
@@ -22,6 +25,12 @@ struct QuantizedTensorInfo {
   std::vector<int32_t> zeroPoint;   // the first kMaxListed zero points
   std::optional<float> rangeMin, rangeMax;  // calibrated range (activations)
   std::optional<double> sqnrDb;     // quantization error of this tensor (weights: exact; activations: on calibration data)
+};
+
+/// What a quantization step returns: the generic result plus one record per tensor
+/// it quantized (QuantizePass::run emits them into the context's sink).
+struct QuantizationResult : PassResult {
+  std::vector<QuantizedTensorInfo> quantized;
 };
 
 }  // namespace onnxpress

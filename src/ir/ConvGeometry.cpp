@@ -1,8 +1,8 @@
-#include "ConvGeometry.h"
+#include "onnxpress/ir/ConvGeometry.h"
 
 #include <fmt/format.h>
 
-namespace onnxpress::runtime {
+namespace onnxpress {
 
 WindowAttrs WindowAttrs::read(const Node& node) {
   WindowAttrs a;
@@ -15,18 +15,36 @@ WindowAttrs WindowAttrs::read(const Node& node) {
   return a;
 }
 
+WindowAttrs WindowAttrs::withDefaults(size_t spatialRank, const std::vector<int64_t>& kernelDims) const {
+  WindowAttrs a = *this;
+  if (a.kernel.empty()) a.kernel = kernelDims;
+  if (a.strides.empty()) a.strides.assign(spatialRank, 1);
+  if (a.dilations.empty()) a.dilations.assign(spatialRank, 1);
+  if (a.pads.empty()) a.pads.assign(2 * spatialRank, 0);
+  return a;
+}
+
+ConvAttrs ConvAttrs::read(const Node& node) {
+  ConvAttrs c;
+  static_cast<WindowAttrs&>(c) = WindowAttrs::read(node);
+  c.group = node.intAttr("group", 1);
+  return c;
+}
+
 Expected<WindowGeometry> resolveWindow(const WindowAttrs& a, const std::vector<int64_t>& in,
                                        const std::vector<int64_t>& kernel, const std::string& where) {
   const size_t n = in.size();
+  const WindowAttrs filled = a.withDefaults(n, kernel);
   WindowGeometry g;
   g.kernel = kernel;
-  g.strides = a.strides.empty() ? std::vector<int64_t>(n, 1) : a.strides;
-  g.dilations = a.dilations.empty() ? std::vector<int64_t>(n, 1) : a.dilations;
-  std::vector<int64_t> pads = a.pads.empty() ? std::vector<int64_t>(2 * n, 0) : a.pads;
+  g.strides = filled.strides;
+  g.dilations = filled.dilations;
+  const std::vector<int64_t>& pads = filled.pads;
   if (kernel.size() != n || g.strides.size() != n || g.dilations.size() != n || pads.size() != 2 * n)
     return invalidInput("node {}: kernel_shape/strides/dilations/pads do not match {} spatial dims", where, n);
   g.out.resize(n);
   g.padBegin.resize(n);
+  g.padEnd.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (g.strides[i] <= 0 || g.dilations[i] <= 0 || kernel[i] <= 0)
       return invalidInput("node {}: strides, dilations and kernel must be positive", where);
@@ -35,13 +53,16 @@ Expected<WindowGeometry> resolveWindow(const WindowAttrs& a, const std::vector<i
       const int64_t out = (in[i] + g.strides[i] - 1) / g.strides[i];
       const int64_t total = std::max<int64_t>(0, (out - 1) * g.strides[i] + effective - in[i]);
       g.padBegin[i] = a.autoPad == "SAME_UPPER" ? total / 2 : (total + 1) / 2;
+      g.padEnd[i] = total - g.padBegin[i];
       g.out[i] = out;
     } else if (a.autoPad == "VALID") {
       g.padBegin[i] = 0;
+      g.padEnd[i] = 0;
       g.out[i] = (in[i] - effective) / g.strides[i] + 1;
     } else if (a.autoPad == "NOTSET") {
       const int64_t padded = in[i] + pads[i] + pads[i + n];
       g.padBegin[i] = pads[i];
+      g.padEnd[i] = pads[i + n];
       if (a.ceilMode) {
         int64_t out = (padded - effective + g.strides[i] - 1) / g.strides[i] + 1;
         if ((out - 1) * g.strides[i] >= in[i] + pads[i]) --out;  // last window must start inside
@@ -57,4 +78,4 @@ Expected<WindowGeometry> resolveWindow(const WindowAttrs& a, const std::vector<i
   return g;
 }
 
-}  // namespace onnxpress::runtime
+}  // namespace onnxpress

@@ -1,4 +1,4 @@
-#include "onnxpress/analysis/Sensitivity.h"
+#include "onnxpress/driver/Sensitivity.h"
 
 #include <algorithm>
 #include <atomic>
@@ -16,7 +16,7 @@
 #include "onnxpress/analysis/Fidelity.h"
 #include "onnxpress/analysis/InputFeed.h"
 #include "onnxpress/analysis/ShapeInference.h"
-#include "onnxpress/passes/PassUtil.h"
+#include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/pruning/Prune.h"
 #include "onnxpress/passes/pruning/PruneTargets.h"
 #include "onnxpress/passes/quantization/OpsetUpgrade.h"

@@ -1,0 +1,33 @@
+// PassMeasurement: the instrumentation `compress` plugs into the PassManager to
+// measure the model after every pass: parameters, MACs (for the shapes of the
+// inputs it will be fed, else the declared ones) and, with a probe, fidelity
+// against the model before the first pass.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "onnxpress/analysis/Fidelity.h"
+#include "onnxpress/analysis/InputFeed.h"
+#include "onnxpress/pass/PassManager.h"
+#include "onnxpress/report/CompressionReport.h"
+
+namespace onnxpress {
+
+class PassMeasurement : public PassInstrumentation {
+ public:
+  PassMeasurement(const FidelityProbe* probe, std::optional<InputShapes> shapes)
+      : probe_(probe), shapes_(std::move(shapes)) {}
+
+  Status afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) override;
+
+  /// One entry per pass run so far: its record with the figures measured after it.
+  const std::vector<PassEntry>& entries() const { return entries_; }
+
+ private:
+  const FidelityProbe* probe_;
+  std::optional<InputShapes> shapes_;
+  std::vector<PassEntry> entries_;
+};
+
+}  // namespace onnxpress

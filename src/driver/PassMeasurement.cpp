@@ -1,0 +1,32 @@
+#include "onnxpress/driver/PassMeasurement.h"
+
+#include "onnxpress/analysis/Macs.h"
+#include "onnxpress/analysis/ModelSummary.h"
+#include "onnxpress/analysis/ShapeInference.h"
+
+namespace onnxpress {
+
+Status PassMeasurement::afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) {
+  PassEntry entry;
+  static_cast<PassRunRecord&>(entry) = record;
+  entry.parameters = summarizeModel(model).parameterCount;
+  if (shapes_) {
+    ASSIGN_OR_RETURN(MacTotals macs, countMacsForInputs(model, *shapes_));
+    entry.macs = macs.macs;
+  } else {
+    // Shape inference annotates a copy; the pipeline's model stays as the pass left it.
+    Model annotated = model.clone();
+    ASSIGN_OR_RETURN(auto inferred, inferShapes(annotated));
+    (void)inferred;
+    entry.macs = countMacs(annotated.graph()).macs;
+  }
+  if (probe_) {
+    auto fidelity = probe_->measure(model);
+    if (!fidelity) return fidelity.status().withContext(fmt::format("measuring after pass '{}'", pass.name()));
+    entry.fidelity = *fidelity;
+  }
+  entries_.push_back(std::move(entry));
+  return Status::ok();
+}
+
+}  // namespace onnxpress
