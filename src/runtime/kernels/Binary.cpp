@@ -8,16 +8,16 @@ namespace {
 using namespace elementwise;
 
 Expected<KernelFn> makeAdd(const KernelBuildContext&) {
-  return binary<NumericTypes>([](auto x, auto y) { return x + y; });
+  return binary<ComputeNumericTypes>([](auto x, auto y) { return x + y; });
 }
 Expected<KernelFn> makeSub(const KernelBuildContext&) {
-  return binary<NumericTypes>([](auto x, auto y) { return x - y; });
+  return binary<ComputeNumericTypes>([](auto x, auto y) { return x - y; });
 }
 Expected<KernelFn> makeMul(const KernelBuildContext&) {
-  return binary<NumericTypes>([](auto x, auto y) { return x * y; });
+  return binary<ComputeNumericTypes>([](auto x, auto y) { return x * y; });
 }
 Expected<KernelFn> makeDiv(const KernelBuildContext&) {
-  return binary<NumericTypes>([](auto x, auto y) {
+  return binary<ComputeNumericTypes>([](auto x, auto y) {
     using C = decltype(x);
     if constexpr (std::is_integral_v<C>) {
       if (y == C(0)) return C(0);  // numpy gives 0; C would trap
@@ -31,7 +31,7 @@ Expected<KernelFn> makeDiv(const KernelBuildContext&) {
 }
 Expected<KernelFn> makeMod(const KernelBuildContext& b) {
   const bool fmod = b.node.intAttr("fmod", 0) != 0;
-  return binary<NumericTypes>([fmod](auto x, auto y) {
+  return binary<ComputeNumericTypes>([fmod](auto x, auto y) {
     using C = decltype(x);
     if constexpr (std::is_floating_point_v<C>) {
       C r = std::fmod(x, y);
@@ -125,7 +125,7 @@ Expected<KernelFn> makeEqual(const KernelBuildContext&) {
 //     and y is the exact power, wrapping like integer multiplication;
 //   integer base, float exponent: the exponent becomes double and y = pow(double(x), e)
 //     truncated toward zero (floatToInt).
-using PowBaseTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t>;  // the spec's T
+using PowBaseTypes = TypeList<float, double, int32_t, int64_t>;  // the spec's T (16-bit floats: widened by the fallback)
 
 // x^e by squaring. `e` holds the exponent modulo 2^64; `signedExponent` says whether the
 // exponent's type is signed, so that a set top bit means a negative exponent.
@@ -144,8 +144,8 @@ inline T intPow(T base, uint64_t e, bool signedExponent) {
   return static_cast<T>(r);
 }
 
-// Exponent element converters: to C through the element's own compute type (half and
-// bfloat16 via float), or to its value modulo 2^64 (integers only).
+// Exponent element converters: to C through the element's own compute type,
+// or to its value modulo 2^64 (integers only).
 template <typename C>
 struct ExponentAs {
   template <typename U>
@@ -177,7 +177,7 @@ Expected<KernelFn> makePow(const KernelBuildContext&) {
     const TensorData& b = ctx.input(1);
     ASSIGN_OR_RETURN(Shape shape, broadcastShapes(a.shape(), b.shape(), ctx.where()));
     TensorData y = TensorData::allocate(a.dtype(), std::move(shape));
-    const bool floatExponent = dispatch<FloatTypes>(b.dtype(), [](auto) {});
+    const bool floatExponent = dispatch<ComputeFloatTypes>(b.dtype(), [](auto) {});
     const bool signedExponent = dispatch<TypeList<int8_t, int16_t, int32_t, int64_t>>(b.dtype(), [](auto) {});
     bool ok = false;
     dispatch<PowBaseTypes>(a.dtype(), [&](auto ta) {
@@ -185,12 +185,12 @@ Expected<KernelFn> makePow(const KernelBuildContext&) {
       TensorData e;
       if constexpr (kFloatLike<T>) {
         using C = Calc<T>;
-        ok = convertExponent<C, NumericTypes>(b, dataTypeOf<C>(), ctx.threads, ExponentAs<C>{}, e);
+        ok = convertExponent<C, ComputeNumericTypes>(b, dataTypeOf<C>(), ctx.threads, ExponentAs<C>{}, e);
         if (ok)
           broadcastBinary<T, C, T>(a, e, y, ctx.threads,
                                    [](T x, C p) { return static_cast<T>(std::pow(static_cast<C>(x), p)); });
       } else if (floatExponent) {
-        ok = convertExponent<double, NumericTypes>(b, DataType::Double, ctx.threads, ExponentAs<double>{}, e);
+        ok = convertExponent<double, ComputeNumericTypes>(b, DataType::Double, ctx.threads, ExponentAs<double>{}, e);
         if (ok)
           broadcastBinary<T, double, T>(a, e, y, ctx.threads, [](T x, double p) {
             return floatToInt<T>(std::pow(static_cast<double>(x), p));
@@ -210,7 +210,7 @@ Expected<KernelFn> makePow(const KernelBuildContext&) {
 }
 
 Expected<KernelFn> makeMax(const KernelBuildContext&) {
-  return variadic<NumericTypes>(
+  return variadic<ComputeNumericTypes>(
       [](auto x, auto y) {
         using C = decltype(x);
         if constexpr (std::is_floating_point_v<C>)
@@ -220,7 +220,7 @@ Expected<KernelFn> makeMax(const KernelBuildContext&) {
       false);
 }
 Expected<KernelFn> makeMin(const KernelBuildContext&) {
-  return variadic<NumericTypes>(
+  return variadic<ComputeNumericTypes>(
       [](auto x, auto y) {
         using C = decltype(x);
         if constexpr (std::is_floating_point_v<C>)
@@ -230,10 +230,10 @@ Expected<KernelFn> makeMin(const KernelBuildContext&) {
       false);
 }
 Expected<KernelFn> makeSum(const KernelBuildContext&) {
-  return variadic<FloatTypes>([](auto x, auto y) { return x + y; }, false);
+  return variadic<ComputeFloatTypes>([](auto x, auto y) { return x + y; }, false);
 }
 Expected<KernelFn> makeMean(const KernelBuildContext&) {
-  return variadic<FloatTypes>([](auto x, auto y) { return x + y; }, true);
+  return variadic<ComputeFloatTypes>([](auto x, auto y) { return x + y; }, true);
 }
 
 }  // namespace

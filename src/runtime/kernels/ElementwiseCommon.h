@@ -19,9 +19,9 @@ namespace onnxpress::runtime::elementwise {
 
 // The type arithmetic runs in: float for half/bfloat16, the type itself otherwise.
 
-using SignedTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t, int8_t, int16_t>;
+using SignedTypes = TypeList<float, double, int32_t, int64_t, int8_t, int16_t>;
 using UnsignedTypes = TypeList<uint8_t, uint16_t, uint32_t, uint64_t>;
-using OrderedTypes = NumericTypes;  // types with < and >
+using OrderedTypes = ComputeNumericTypes;  // types with < and >
 using BoolType = TypeList<bool>;
 
 
@@ -151,7 +151,7 @@ KernelFn unary(Fn fn) {
 // Float ops: Calc<T> in, Calc<T> out.
 template <typename Fn>
 KernelFn unaryFloat(Fn fn) {
-  return unary<FloatTypes>(fn);
+  return unary<ComputeFloatTypes>(fn);
 }
 
 // bool y = fn(x).

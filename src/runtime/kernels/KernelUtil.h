@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -62,6 +63,12 @@ using FloatTypes = TypeList<float, double, half, bfloat16>;
 using IntTypes = TypeList<int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t, uint64_t>;
 using NumericTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t,
                               uint32_t, uint64_t>;
+// Ops outside HalfPrecisionFallback's type-agnostic list never reach their kernel with
+// float16/bfloat16 inputs: the fallback widens those to float32 first. Their kernels
+// instantiate these lists, without 16-bit float code that could never run.
+using ComputeFloatTypes = TypeList<float, double>;
+using ComputeNumericTypes = TypeList<float, double, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t, uint32_t,
+                                     uint64_t>;
 using AllTypes = TypeList<float, double, half, bfloat16, int32_t, int64_t, int8_t, uint8_t, int16_t, uint16_t,
                           uint32_t, uint64_t, bool>;
 
@@ -112,20 +119,18 @@ inline std::vector<int64_t> contiguousStrides(const Shape& shape) {
   return s;
 }
 
+/// Calls body(context, begin, end) over [0, n): once when threads <= 1 or n < 2 * grain,
+/// else in up to `threads` chunks on OpenMP threads (KernelUtil.cpp).
+void runChunks(int64_t n, int threads, int64_t grain, void (*body)(void*, int64_t, int64_t), void* context);
+
 /// Runs fn(begin, end) over [0, n) split across up to `threads` OpenMP threads;
-/// small ranges run inline.
+/// small ranges run inline. fn is compiled once, in one thunk that both paths call
+/// (inlining it into a serial and an OpenMP path doubled the kernels' code).
 template <typename F>
 void parallelFor(int64_t n, int threads, F&& fn, int64_t grain = 16384) {
-  if (threads <= 1 || n < 2 * grain) {
-    fn(int64_t{0}, n);
-    return;
-  }
-  const int64_t chunks = std::min<int64_t>(threads, (n + grain - 1) / grain);
-#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
-    fn(begin, end);
-  }
+  using Fn = std::remove_reference_t<F>;
+  runChunks(n, threads, grain, [](void* f, int64_t begin, int64_t end) { (*static_cast<Fn*>(f))(begin, end); },
+            const_cast<void*>(static_cast<const void*>(std::addressof(fn))));
 }
 
 /// Binary elementwise op with broadcasting: out[i] = op(a[ia], b[ib]).

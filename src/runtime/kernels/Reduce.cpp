@@ -6,7 +6,8 @@
 //   Softmax LogSoftmax Hardmax       (opset < 13: 2-D coercion at axis, default 1; >= 13: one axis, default -1)
 //   TopK                             (k attribute before opset 10, input from 10; largest/sorted from 11)
 //   CumSum                           (exclusive, reverse)
-// Float sums accumulate in double; half/bfloat16 softmax math runs in float.
+// Float sums accumulate in double; float16/bfloat16 inputs arrive widened to float32
+// (HalfPrecisionFallback).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -269,7 +270,7 @@ Expected<KernelFn> makeReduce(const KernelBuildContext& b) {
       }
     }
     if (!ok)
-      ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) { reduceTyped<K, decltype(tag)>(x, p, y, ctx.threads); });
+      ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) { reduceTyped<K, decltype(tag)>(x, p, y, ctx.threads); });
     if (!ok) return unsupportedType(ctx, x.dtype());
     ctx.outputs[0] = std::move(y);
     return Status::ok();
@@ -351,7 +352,7 @@ Expected<KernelFn> makeArg(const KernelBuildContext& b) {
     else out.erase(out.begin() + static_cast<ptrdiff_t>(a));
     TensorData y = TensorData::allocate(DataType::Int64, out);
     if (y.numElements() > 0 && n == 0) return kernelError(ctx, "cannot take the arg{} of an empty axis", kMax ? "max" : "min");
-    const bool ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
+    const bool ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       argTyped<kMax, T>(x.data<T>(), y.data<int64_t>(), outer, n, inner, last, ctx.threads);
     });
@@ -467,7 +468,7 @@ Expected<KernelFn> makeSoftmax(const KernelBuildContext& b) {
     const int64_t inner = legacy ? 1 : elementCount(s, a + 1, s.size());
     TensorData y = TensorData::allocate(x.dtype(), s);
     if (y.numElements() > 0) {
-      const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
+      const bool ok = dispatch<ComputeFloatTypes>(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         softmaxTyped<K, T>(x.data<T>(), y.data<T>(), outer, n, inner, ctx.threads);
       });
@@ -549,7 +550,7 @@ Expected<KernelFn> makeTopK(const KernelBuildContext& b) {
     const int64_t outer = elementCount(s, 0, a), inner = elementCount(s, a + 1, s.size());
     bool ok = true;
     if (values.numElements() > 0)
-      ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
+      ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         topkTyped<T>(x.data<T>(), values.data<T>(), indices.data<int64_t>(), outer, n, inner, k, largest, ctx.threads);
       });
@@ -600,7 +601,7 @@ Expected<KernelFn> makeCumSum(const KernelBuildContext& b) {
     const Shape& s = x.shape();
     const size_t a = static_cast<size_t>(ax);
     TensorData y = TensorData::allocate(x.dtype(), s);
-    const bool ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
+    const bool ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       cumsumTyped<T>(x.data<T>(), y.data<T>(), elementCount(s, 0, a), s[a], elementCount(s, a + 1, s.size()), exclusive, reverse,
                      ctx.threads);

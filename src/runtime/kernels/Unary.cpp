@@ -1,6 +1,7 @@
 // Unary elementwise kernels: math (Abs .. Atanh, IsNaN, IsInf, Not, BitwiseNot)
 // and activations (Relu .. Gelu, Shrink, Clip, PRelu; com.microsoft Gelu,
-// FastGelu, BiasGelu, QuickGelu). Float math on half/bfloat16 runs in float.
+// FastGelu, BiasGelu, QuickGelu). float16/bfloat16 inputs reach these kernels
+// widened to float32 (HalfPrecisionFallback).
 #include "ElementwiseCommon.h"
 
 namespace onnxpress::runtime {
@@ -8,7 +9,7 @@ namespace {
 using namespace elementwise;
 
 Expected<KernelFn> makeAbs(const KernelBuildContext&) {
-  return unary<NumericTypes>([](auto v) {
+  return unary<ComputeNumericTypes>([](auto v) {
     using C = decltype(v);
     if constexpr (std::is_unsigned_v<C>) return v;
     else if constexpr (std::is_floating_point_v<C>) return std::abs(v);
@@ -19,7 +20,7 @@ Expected<KernelFn> makeNeg(const KernelBuildContext&) {
   return unary<SignedTypes>([](auto v) { return negate(v); });
 }
 Expected<KernelFn> makeSign(const KernelBuildContext&) {
-  return unary<NumericTypes>([](auto v) {
+  return unary<ComputeNumericTypes>([](auto v) {
     using C = decltype(v);
     if (v > C(0)) return C(1);
     if (isNeg(v)) return static_cast<C>(negate(C(1)));
@@ -84,12 +85,12 @@ Expected<KernelFn> makeAtanh(const KernelBuildContext&) {
   return unaryFloat([](auto v) { return std::atanh(v); });
 }
 Expected<KernelFn> makeIsNaN(const KernelBuildContext&) {
-  return unaryToBool<FloatTypes>([](auto v) { return std::isnan(v); });
+  return unaryToBool<ComputeFloatTypes>([](auto v) { return std::isnan(v); });
 }
 Expected<KernelFn> makeIsInf(const KernelBuildContext& b) {
   const bool neg = b.node.intAttr("detect_negative", 1) != 0;
   const bool pos = b.node.intAttr("detect_positive", 1) != 0;
-  return unaryToBool<FloatTypes>([neg, pos](auto v) { return std::isinf(v) && (v > 0 ? pos : neg); });
+  return unaryToBool<ComputeFloatTypes>([neg, pos](auto v) { return std::isinf(v) && (v > 0 ? pos : neg); });
 }
 Expected<KernelFn> makeBitwiseNot(const KernelBuildContext&) {
   return unary<IntTypes>([](auto v) { return static_cast<decltype(v)>(~v); });
@@ -101,7 +102,7 @@ Expected<KernelFn> makeNot(const KernelBuildContext&) {
 // ---- activations -------------------------------------------------------------------------
 
 Expected<KernelFn> makeRelu(const KernelBuildContext&) {
-  return unary<NumericTypes>([](auto v) { return isNeg(v) ? decltype(v)(0) : v; });
+  return unary<ComputeNumericTypes>([](auto v) { return isNeg(v) ? decltype(v)(0) : v; });
 }
 Expected<KernelFn> makeLeakyRelu(const KernelBuildContext& b) {
   const float alpha = b.node.floatAttr("alpha", 0.01f);
@@ -195,7 +196,7 @@ Expected<KernelFn> makeGelu(const KernelBuildContext& b) {
 }
 Expected<KernelFn> makeShrink(const KernelBuildContext& b) {
   const float lambd = b.node.floatAttr("lambd", 0.5f), bias = b.node.floatAttr("bias", 0.f);
-  return unary<NumericTypes>([lambd, bias](auto v) {
+  return unary<ComputeNumericTypes>([lambd, bias](auto v) {
     using C = decltype(v);
     using W = std::conditional_t<std::is_same_v<C, double>, double, float>;
     const W w = static_cast<W>(v);
@@ -225,7 +226,7 @@ Expected<KernelFn> makeBiasGelu(const KernelBuildContext&) {
     };
     if (!ctx.hasInput(1)) {
       TensorData y = TensorData::allocate(x.dtype(), x.shape());
-      const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
+      const bool ok = dispatch<ComputeFloatTypes>(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         const T* px = x.data<T>();
         T* py = y.data<T>();
@@ -241,7 +242,7 @@ Expected<KernelFn> makeBiasGelu(const KernelBuildContext&) {
     if (bias.dtype() != x.dtype()) return kernelError(ctx, "bias type differs from input type");
     ASSIGN_OR_RETURN(Shape shape, broadcastShapes(x.shape(), bias.shape(), ctx.where()));
     TensorData y = TensorData::allocate(x.dtype(), std::move(shape));
-    const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
+    const bool ok = dispatch<ComputeFloatTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       using C = Calc<T>;
       broadcastBinary<T, T, T>(x, bias, y, ctx.threads,
@@ -266,7 +267,7 @@ Expected<KernelFn> makePRelu(const KernelBuildContext&) {
     }
     ASSIGN_OR_RETURN(Shape shape, broadcastShapes(x.shape(), slope.shape(), ctx.where()));
     TensorData y = TensorData::allocate(x.dtype(), std::move(shape));
-    const bool ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
+    const bool ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       using C = Calc<T>;
       broadcastBinary<T, T, T>(x, slope, y, ctx.threads, [](T a, T s) {
@@ -310,7 +311,7 @@ Expected<KernelFn> makeClip(const KernelBuildContext& b) {
     return KernelFn([lo, hi](KernelContext& ctx) -> Status {
       const TensorData& x = ctx.input(0);
       TensorData y = TensorData::allocate(x.dtype(), x.shape());
-      const bool ok = dispatch<FloatTypes>(x.dtype(), [&](auto tag) {
+      const bool ok = dispatch<ComputeFloatTypes>(x.dtype(), [&](auto tag) {
         using T = decltype(tag);
         using C = Calc<T>;
         clipTyped<T>(x, y, static_cast<C>(lo), static_cast<C>(hi), ctx.threads);
@@ -328,7 +329,7 @@ Expected<KernelFn> makeClip(const KernelBuildContext& b) {
         if (ctx.input(i).numElements() != 1) return kernelError(ctx, "min/max must be scalars");
       }
     TensorData y = TensorData::allocate(x.dtype(), x.shape());
-    const bool ok = dispatch<NumericTypes>(x.dtype(), [&](auto tag) {
+    const bool ok = dispatch<ComputeNumericTypes>(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       using C = Calc<T>;
       const C lo = ctx.hasInput(1) ? static_cast<C>(ctx.input(1).data<T>()[0]) : lowestOf<C>();
