@@ -4,7 +4,6 @@
 // (computed here with Eigen) within 1 ppm, and the stored factors must reach it
 // within 1e-5 relative.
 #include <Eigen/Dense>
-#include <Eigen/SVD>
 
 #include <cmath>
 #include <random>
@@ -113,7 +112,7 @@ g (float[1,4,6,6] X) => (float[1,6,4,4] Y)
         slice(o, s) = w[(o * 4 + i) * 9 + s];
         reached += std::pow(slice(o, s) - p[o * 4 + i] * d[i * 9 + s], 2);
       }
-    const double sigma = Eigen::JacobiSVD<Eigen::MatrixXd>(slice).singularValues()[0];
+    const double sigma = substitution::thinSvd(slice).singular[0];
     optimum += slice.squaredNorm() - sigma * sigma;
     norm += slice.squaredNorm();
   }

@@ -1,7 +1,6 @@
 #include "onnxpress/passes/substitution/DepthwiseSeparable.h"
 #include "onnxpress/ir/GraphUtil.h"
 
-#include <Eigen/SVD>
 
 #include <cmath>
 
@@ -33,11 +32,11 @@ SeparableWeights separate(const Weight& w) {
     const double norm = slice.squaredNorm();
     out.normSquared += norm;
     if (!(norm > 0)) continue;
-    Eigen::JacobiSVD<Eigen::MatrixXd> svd(slice, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    const double sigma = svd.singularValues()[0], root = std::sqrt(sigma);
+    const substitution::ThinSvd svd = substitution::thinSvd(slice);
+    const double sigma = svd.singular[0], root = std::sqrt(sigma);
     out.errorSquared += norm - sigma * sigma;
-    for (int64_t s = 0; s < kernel; ++s) out.depthwise[i * kernel + s] = root * svd.matrixV()(s, 0);
-    for (int64_t o = 0; o < co; ++o) out.pointwise[o * ci + i] = root * svd.matrixU()(o, 0);
+    for (int64_t s = 0; s < kernel; ++s) out.depthwise[i * kernel + s] = root * svd.v(s, 0);
+    for (int64_t o = 0; o < co; ++o) out.pointwise[o * ci + i] = root * svd.u(o, 0);
   }
   return out;
 }

@@ -1,6 +1,5 @@
 #include "onnxpress/passes/substitution/LowRank.h"
 
-#include <Eigen/SVD>
 
 #include <algorithm>
 #include <cmath>
@@ -51,14 +50,14 @@ class LowRankRewriter {
     auto tooBig = [&](int64_t rank) { return options_.onlyIfSmaller && rank * (rows + cols) >= rows * cols; };
     if (options_.energy <= 0 && tooBig(rankFromRatio(full))) return std::nullopt;  // decided before the SVD
 
-    Eigen::BDCSVD<Eigen::MatrixXd> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    const Eigen::VectorXd& singular = svd.singularValues();
+    const substitution::ThinSvd svd = substitution::thinSvd(m);
+    const Eigen::VectorXd& singular = svd.singular;
     const double total = singular.squaredNorm();
     if (!(total > 0)) return std::nullopt;
     const int64_t rank = options_.energy > 0 ? rankFromEnergy(singular, total) : rankFromRatio(full);
     if (tooBig(rank)) return std::nullopt;
     replacer_.addWeightError(singular.tail(full - rank).squaredNorm(), total);
-    return substitution::balancedFactors(svd.matrixU(), singular, svd.matrixV(), rank);
+    return substitution::balancedFactors(svd.u, singular, svd.v, rank);
   }
 
   int64_t rankFromRatio(int64_t full) const {

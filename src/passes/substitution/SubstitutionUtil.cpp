@@ -1,5 +1,7 @@
 #include "onnxpress/passes/substitution/SubstitutionUtil.h"
 
+#include <Eigen/SVD>
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -66,6 +68,11 @@ Node* createConv(Node* before, const std::string& suffix, Value* x, Value* w, Va
   if (geometry.autoPad == "NOTSET") conv->setAttribute(Attribute::makeInts("pads", geometry.pads));
   else conv->setAttribute(Attribute::makeString("auto_pad", geometry.autoPad));
   return conv;
+}
+
+ThinSvd thinSvd(const Eigen::MatrixXd& m) {
+  Eigen::BDCSVD<Eigen::MatrixXd> svd(m, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  return {svd.matrixU(), svd.singularValues(), svd.matrixV()};
 }
 
 BalancedFactors balancedFactors(const Eigen::MatrixXd& u, const Eigen::VectorXd& singular,

@@ -1,8 +1,8 @@
 // Helpers shared by the substitution passes (lowrank, dwsep, swap-activation,
-// drop-layers): constant weights widened to double, Conv geometry, balanced SVD
-// factors, and the before/after statistics every weight rewrite reports. Generic
-// constant helpers (scalarConstant, doubleValues, makeTensorFromDoubles,
-// releaseIfUnused, eraseIfDead) come from passes/fusion/FusionUtil.h.
+// drop-layers): constant weights widened to double, Conv geometry, the thin SVD and
+// balanced factors, and the before/after statistics every weight rewrite reports.
+// Generic constant helpers (scalarConstant, doubleValues, makeTensorFromDoubles,
+// releaseIfUnused, eraseIfDead) come from ir/GraphUtil.h.
 #pragma once
 
 #include <Eigen/Dense>
@@ -51,6 +51,17 @@ ConvGeometry pointwiseGeometry(size_t spatialRank);
 /// name plus `suffix` (unnamed if `before` is). The output is fresh and untyped.
 Node* createConv(Node* before, const std::string& suffix, Value* x, Value* w, Value* bias,
                  const ConvGeometry& geometry);
+
+/// m = u * diag(singular) * v^T with singular descending, u: rows x k, v: cols x k,
+/// k = min(rows, cols). Eigen's BDCSVD (Jacobi below 16 columns), compiled once here
+/// for every pass and test that needs an SVD: its instantiation is the slowest code
+/// in the project to compile.
+struct ThinSvd {
+  Eigen::MatrixXd u;
+  Eigen::VectorXd singular;
+  Eigen::MatrixXd v;
+};
+ThinSvd thinSvd(const Eigen::MatrixXd& m);
 
 /// m ≈ left * right with left = U_r sqrt(S_r) and right = sqrt(S_r) V_r^T (the optimal
 /// rank-r approximation, its energy split evenly between the factors).
