@@ -14,7 +14,6 @@ using runtime::TensorData;
 namespace {
 
 // A value computed at run time from the inputs (not a weight made by a Constant node).
-bool isActivation(const Value* v) { return v->producer() && !isConstant(v); }
 
 std::string dtypeText(const Value* v) { return std::string(dataTypeName(v->type().elemType)); }
 

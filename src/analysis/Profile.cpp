@@ -19,7 +19,6 @@ using runtime::TensorData;
 namespace {
 
 // A value computed at run time (not a weight made by a Constant node).
-bool isActivation(const Value* v) { return v->producer() && !isConstant(v); }
 
 // Every value `node` reads, directly or from inside the subgraphs it holds.
 void collectReads(const Node& node, std::vector<const Value*>& reads) {

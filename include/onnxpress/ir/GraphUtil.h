@@ -32,6 +32,9 @@ std::optional<Tensor> constantValue(const Value* v);
 /// Whether `v` is a compile-time constant (constantValue() would succeed).
 bool isConstant(const Value* v);
 
+/// True for a value a node computes at run time (not a graph input, not a constant).
+inline bool isActivation(const Value* v) { return v->producer() && !isConstant(v); }
+
 /// Elements of a float32/float64/float16/bfloat16 tensor as float; nullopt otherwise.
 std::optional<std::vector<float>> floatValues(const Tensor& t);
 /// Elements of an integer or bool tensor as int64; nullopt otherwise.

@@ -55,61 +55,61 @@ int64_t outputChannelAxis(const Node& layer) {
   return isOp(&layer, "Gemm") && layer.intAttr("transB", 0) == 0 ? 1 : 0;
 }
 
-enum class Skip { None, NotQuantized, UnsupportedBias, SharedBias, NoScales, Geometry };
+enum class BiasSkip { None, NotQuantized, UnsupportedBias, SharedBias, NoScales, Geometry };
 
 // Fills the bias side of `t` from its existing DequantizeLinear bias.
-Skip readExistingBias(BiasTarget& t) {
+BiasSkip readExistingBias(BiasTarget& t) {
   Value* bias = t.node->input(2);
   Node* dq = producerOp(bias, "DequantizeLinear");
-  if (!dq) return Skip::UnsupportedBias;
+  if (!dq) return BiasSkip::UnsupportedBias;
   Value* codes = dq->input(0);
   Tensor* tensor = mutableConstantTensor(codes);
   std::optional<std::vector<double>> scale = channelScale(*dq, t.channels);
   if (!tensor || tensor->dtype() != DataType::Int32 || tensor->numElements() != t.channels || !scale)
-    return Skip::UnsupportedBias;
-  if (!readByOneNode(bias) || !readByOneNode(codes)) return Skip::SharedBias;
+    return BiasSkip::UnsupportedBias;
+  if (!readByOneNode(bias) || !readByOneNode(codes)) return BiasSkip::SharedBias;
   t.codes = codes;
   t.scale = std::move(*scale);
-  return Skip::None;
+  return BiasSkip::None;
 }
 
 // Fills the bias side of `t` for a layer without bias: b_scale = input scale * weight scale.
-Skip planNewBias(BiasTarget& t) {
+BiasSkip planNewBias(BiasTarget& t) {
   Node* inputDq = producerOp(t.node->input(0), "DequantizeLinear");
   std::optional<std::vector<double>> inputScale = inputDq ? channelScale(*inputDq, 1) : std::nullopt;
   std::optional<std::vector<double>> weightScale = channelScale(*t.weightDq, t.channels);
   std::optional<FloatConstant> rawWeightScale = floatConstantInput(*t.weightDq, 1);
-  if (!inputScale || !weightScale || !rawWeightScale) return Skip::NoScales;
+  if (!inputScale || !weightScale || !rawWeightScale) return BiasSkip::NoScales;
   t.perChannelScale = rawWeightScale->values.size() > 1;
   if (t.perChannelScale) {  // per-axis weight scale: it must be along the output channels
     int64_t axis = t.weightDq->intAttr("axis", 1);
     if (axis < 0) axis += static_cast<int64_t>(t.weightDims.size());
-    if (axis != outputChannelAxis(*t.node) || t.weightDq->intAttr("block_size", 0) > 0) return Skip::NoScales;
+    if (axis != outputChannelAxis(*t.node) || t.weightDq->intAttr("block_size", 0) > 0) return BiasSkip::NoScales;
   }
   t.scale = std::move(*weightScale);
   for (double& s : t.scale) s *= (*inputScale)[0];
-  return Skip::None;
+  return BiasSkip::None;
 }
 
 // Conv: group and window attributes consistent with the weight [M, C/group, k...].
-Skip planConvGeometry(BiasTarget& t) {
+BiasSkip planConvGeometry(BiasTarget& t) {
   t.group = t.node->intAttr("group", 1);
   t.kernel.assign(t.weightDims.begin() + 2, t.weightDims.end());
   t.window = WindowAttrs::read(*t.node);
   if (t.group <= 0 || t.channels % t.group != 0 || (!t.window.kernel.empty() && t.window.kernel != t.kernel))
-    return Skip::Geometry;
+    return BiasSkip::Geometry;
   // Any input extent checks the attributes' lengths, signs and auto_pad.
-  if (!resolveWindow(t.window, t.kernel, t.kernel, t.node->describe())) return Skip::Geometry;
+  if (!resolveWindow(t.window, t.kernel, t.kernel, t.node->describe())) return BiasSkip::Geometry;
   t.inputSum.assign(static_cast<size_t>(t.weightDims[1] * t.group * elementCount(t.kernel)), 0.0);
-  return Skip::None;
+  return BiasSkip::None;
 }
 
-Skip planTarget(Node* n, BiasTarget& t) {
+BiasSkip planTarget(Node* n, BiasTarget& t) {
   const bool gemm = isOp(n, "Gemm");
-  if (!(gemm || isOp(n, "Conv")) || !n->input(0) || !n->output(0)) return Skip::NotQuantized;
+  if (!(gemm || isOp(n, "Conv")) || !n->input(0) || !n->output(0)) return BiasSkip::NotQuantized;
   Node* weightDq = producerOp(n->input(1), "DequantizeLinear");
   std::optional<std::vector<int64_t>> dims = weightDq ? constantDims(weightDq->input(0)) : std::nullopt;
-  if (!dims || (gemm ? dims->size() != 2 : dims->size() < 3)) return Skip::NotQuantized;
+  if (!dims || (gemm ? dims->size() != 2 : dims->size() < 3)) return BiasSkip::NotQuantized;
   t.node = n;
   t.weightDq = weightDq;
   t.weightDims = *dims;
@@ -117,10 +117,10 @@ Skip planTarget(Node* n, BiasTarget& t) {
   t.gemm = gemm;
   t.alpha = gemm ? n->floatAttr("alpha", 1.0f) : 1.0;
   t.beta = gemm ? n->floatAttr("beta", 1.0f) : 1.0;
-  if (t.channels <= 0 || t.beta == 0) return Skip::NotQuantized;
+  if (t.channels <= 0 || t.beta == 0) return BiasSkip::NotQuantized;
   if (gemm) {
     t.inputSum.assign(static_cast<size_t>((*dims)[n->intAttr("transB", 0) == 0 ? 0 : 1]), 0.0);
-  } else if (Skip s = planConvGeometry(t); s != Skip::None) {
+  } else if (BiasSkip s = planConvGeometry(t); s != BiasSkip::None) {
     return s;
   }
   return n->input(2) ? readExistingBias(t) : planNewBias(t);
@@ -149,12 +149,12 @@ std::vector<BiasTarget> findTargets(const Model& floatModel, Model& quantized, P
   for (Node* n : quantized.graph().nodes()) {
     BiasTarget t;
     switch (planTarget(n, t)) {
-      case Skip::NotQuantized: continue;
-      case Skip::UnsupportedBias: result.bump("skipped layers with an unsupported bias"); continue;
-      case Skip::SharedBias: result.bump("skipped layers with a shared bias"); continue;
-      case Skip::NoScales: result.bump("skipped layers without quantization scales"); continue;
-      case Skip::Geometry: result.bump("skipped layers with an unsupported geometry"); continue;
-      case Skip::None: break;
+      case BiasSkip::NotQuantized: continue;
+      case BiasSkip::UnsupportedBias: result.bump("skipped layers with an unsupported bias"); continue;
+      case BiasSkip::SharedBias: result.bump("skipped layers with a shared bias"); continue;
+      case BiasSkip::NoScales: result.bump("skipped layers without quantization scales"); continue;
+      case BiasSkip::Geometry: result.bump("skipped layers with an unsupported geometry"); continue;
+      case BiasSkip::None: break;
     }
     t.reference = floatLayer(floatModel, t, result);
     if (t.reference) targets.push_back(std::move(t));

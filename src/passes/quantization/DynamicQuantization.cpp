@@ -17,7 +17,6 @@
 namespace onnxpress::quant {
 namespace {
 
-constexpr const char* kMicrosoftDomain = "com.microsoft";
 
 // How a float weight is stored once quantized; it fixes the scale axis and the shapes.
 enum class WeightLayout {

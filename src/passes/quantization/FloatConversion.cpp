@@ -75,10 +75,10 @@ bool typeHoldsFloat32(const Type& t) {
 }
 
 /// `t` with every float32 element type (nested ones too) replaced by `to`.
-Type retyped(Type t, DataType to) {
+Type retypedFloats(Type t, DataType to) {
   if ((t.kind == Type::Kind::Tensor || t.kind == Type::Kind::SparseTensor) && t.elemType == DataType::Float)
     t.elemType = to;
-  for (Type& inner : t.inner) inner = retyped(std::move(inner), to);
+  for (Type& inner : t.inner) inner = retypedFloats(std::move(inner), to);
   return t;
 }
 
@@ -196,7 +196,7 @@ class FloatConverter {
       for (Node* n : g.nodes()) retargetDtypeAttribute(*n);
     });
     for (Value* v : floatValues_)
-      if (half16_.count(v) && v->type().kind != Type::Kind::None) v->setType(retyped(v->type(), half_));
+      if (half16_.count(v) && v->type().kind != Type::Kind::None) v->setType(retypedFloats(v->type(), half_));
     for (Value* v : floatValues_) insertCasts(*v);
     if (counts_.clamped)
       result_.bump(half_ == DataType::BFloat16 ? "values clamped to bf16 range" : "values clamped to fp16 range",

@@ -17,7 +17,6 @@
 namespace onnxpress::quant {
 namespace {
 
-constexpr const char* kMicrosoftDomain = "com.microsoft";
 
 bool isAnyOf(const Node* n, std::initializer_list<std::string_view> ops) {
   for (std::string_view op : ops)

@@ -14,7 +14,6 @@
 namespace onnxpress::quant {
 namespace {
 
-constexpr const char* kMicrosoftDomain = "com.microsoft";
 constexpr int64_t kBlockedDequantizeOpset = 21;
 constexpr int kNBits = 4;  // MatMulNBits' bits: the 4-bit weight types
 

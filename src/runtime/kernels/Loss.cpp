@@ -19,10 +19,10 @@ namespace {
 
 using IndexTypes = TypeList<int32_t, int64_t>;
 
-enum class Reduction { None, Sum, Mean };
+enum class LossReduction { None, Sum, Mean };
 
 struct LossParams {
-  Reduction reduction = Reduction::Mean;
+  LossReduction reduction = LossReduction::Mean;
   bool hasIgnore = false;
   int64_t ignoreIndex = 0;
 };
@@ -30,9 +30,9 @@ struct LossParams {
 Expected<LossParams> parseLossParams(const KernelBuildContext& b) {
   LossParams p;
   const std::string r = b.node.stringAttr("reduction", "mean");
-  if (r == "none") p.reduction = Reduction::None;
-  else if (r == "sum") p.reduction = Reduction::Sum;
-  else if (r == "mean") p.reduction = Reduction::Mean;
+  if (r == "none") p.reduction = LossReduction::None;
+  else if (r == "sum") p.reduction = LossReduction::Sum;
+  else if (r == "mean") p.reduction = LossReduction::Mean;
   else return buildError(b, "unknown reduction '{}'", r);
   if (b.node.attribute("ignore_index")) {
     p.hasIgnore = true;
@@ -69,15 +69,15 @@ Status computeLoss(KernelContext& ctx, const LossParams& p) {
   TensorData logProb;
   if (wantLogProb) logProb = TensorData::allocate(x.dtype(), x.shape());
   TensorData lossNone;
-  if (p.reduction == Reduction::None) lossNone = TensorData::allocate(x.dtype(), expectTarget);
+  if (p.reduction == LossReduction::None) lossNone = TensorData::allocate(x.dtype(), expectTarget);
 
   const T* px = x.data<T>();
   const I* pt = target.data<I>();
   T* plp = wantLogProb ? logProb.data<T>() : nullptr;
-  T* pl = p.reduction == Reduction::None ? lossNone.data<T>() : nullptr;
+  T* pl = p.reduction == LossReduction::None ? lossNone.data<T>() : nullptr;
   // Per-sample partial sums keep the reduction deterministic across thread counts.
   std::vector<double> lossSum, weightSum;
-  if (p.reduction != Reduction::None) {
+  if (p.reduction != LossReduction::None) {
     lossSum.assign(static_cast<size_t>(N), 0.0);
     weightSum.assign(static_cast<size_t>(N), 0.0);
   }
@@ -140,7 +140,7 @@ Status computeLoss(KernelContext& ctx, const LossParams& p) {
   }, grain);
   if (bad.load()) return kernelError(ctx, "target {} out of range [0, {})", badValue.load(), classes);
 
-  if (p.reduction == Reduction::None) {
+  if (p.reduction == LossReduction::None) {
     ctx.outputs[0] = std::move(lossNone);
   } else {
     double ls = 0, ws = 0;
@@ -148,7 +148,7 @@ Status computeLoss(KernelContext& ctx, const LossParams& p) {
       ls += lossSum[n];
       ws += weightSum[n];
     }
-    const double v = p.reduction == Reduction::Sum ? ls : ls / ws;  // 0/0 = NaN as in the reference
+    const double v = p.reduction == LossReduction::Sum ? ls : ls / ws;  // 0/0 = NaN as in the reference
     TensorData out = TensorData::allocate(x.dtype(), {});
     out.data<T>()[0] = static_cast<T>(static_cast<C>(v));
     ctx.outputs[0] = std::move(out);

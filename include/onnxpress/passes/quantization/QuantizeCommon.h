@@ -27,6 +27,8 @@
 
 namespace onnxpress::quant {
 
+inline constexpr const char* kMicrosoftDomain = "com.microsoft";
+
 /// An integer code: its ONNX element type and the range used.
 struct QuantType {
   DataType dtype = DataType::UInt8;
