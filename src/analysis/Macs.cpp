@@ -8,12 +8,6 @@
 namespace onnxpress {
 namespace {
 
-int64_t product(const std::vector<int64_t>& dims, size_t from = 0) {
-  int64_t p = 1;
-  for (size_t i = from; i < dims.size(); ++i) p *= dims[i];
-  return p;
-}
-
 bool carriesMacs(const std::string& op) {
   static const char* kOps[] = {"Conv", "ConvTranspose", "Gemm", "MatMul", "MatMulInteger", "ConvInteger",
                                "QLinearConv", "QLinearMatMul"};
@@ -25,7 +19,7 @@ std::optional<int64_t> convMacs(const Node& node, size_t weightIndex) {
   auto y = staticShape(node.output(0));
   if (!w || !y || w->size() < 2 || y->size() != w->size()) return std::nullopt;
   // Per output element: (Cin/group) * prod(kernel) = prod(w[1:]).
-  return product(*y) * product(*w, 1);
+  return elementCount(*y) * elementCount(*w, 1, w->size());
 }
 
 std::optional<int64_t> convTransposeMacs(const Node& node) {
@@ -33,14 +27,14 @@ std::optional<int64_t> convTransposeMacs(const Node& node) {
   auto w = staticShape(node.input(1));
   if (!x || !w || w->size() < 2 || x->size() != w->size()) return std::nullopt;
   // Every input element scatters into (Cout/group) * prod(kernel) outputs = prod(w[1:]).
-  return product(*x) * product(*w, 1);
+  return elementCount(*x) * elementCount(*w, 1, w->size());
 }
 
 std::optional<int64_t> matMulMacs(const Node& node, size_t a, size_t b) {
   auto y = staticShape(node.output(0));
   auto sa = staticShape(node.input(a));
   if (!y || !sa || sa->empty()) return std::nullopt;
-  return product(*y) * sa->back();  // every output element sums over K = last dim of A
+  return elementCount(*y) * sa->back();  // every output element sums over K = last dim of A
 }
 
 std::optional<int64_t> gemmMacs(const Node& node) {
@@ -48,7 +42,7 @@ std::optional<int64_t> gemmMacs(const Node& node) {
   auto y = staticShape(node.output(0));
   if (!sa || !y || sa->size() != 2) return std::nullopt;
   const int64_t k = node.intAttr("transA", 0) ? (*sa)[0] : (*sa)[1];
-  return product(*y) * k;
+  return elementCount(*y) * k;
 }
 
 }  // namespace

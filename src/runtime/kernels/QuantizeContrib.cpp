@@ -26,7 +26,7 @@ Expected<KernelFn> floatKernel(const KernelBuildContext& b, const char* opType) 
   if (!entry) return buildError(b, "the {} kernel it wraps is missing", opType);
   int64_t opset = 0;
   for (const OpsetImport& o : *b.opsets)
-    if (o.domain.empty() || o.domain == "ai.onnx") opset = o.version;
+    if (canonicalDomain(o.domain).empty()) opset = o.version;
   KernelBuildContext inner{b.node, opset, b.opsets, b.options};
   return entry->factory(inner);
 }
