@@ -6,7 +6,7 @@
 
 namespace onnxpress {
 
-Status PassMeasurement::afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) {
+Status PassMeasurement::afterPass(const Pass& pass, Model& model, const PassRunRecord& record) {
   PassEntry entry;
   static_cast<PassRunRecord&>(entry) = record;
   entry.parameters = summarizeModel(model).parameterCount;
@@ -14,11 +14,11 @@ Status PassMeasurement::afterPass(const Pass& pass, const Model& model, const Pa
     ASSIGN_OR_RETURN(MacTotals macs, countMacsForInputs(model, *shapes_));
     entry.macs = macs.macs;
   } else {
-    // Shape inference annotates a copy; the pipeline's model stays as the pass left it.
-    Model annotated = model.clone();
-    ASSIGN_OR_RETURN(auto inferred, inferShapes(annotated));
+    // Annotates the model in place, as the pass manager did before this hook existed:
+    // a copy per pass would duplicate every owned weight.
+    ASSIGN_OR_RETURN(auto inferred, inferShapes(model));
     (void)inferred;
-    entry.macs = countMacs(annotated.graph()).macs;
+    entry.macs = countMacs(model.graph()).macs;
   }
   if (probe_) {
     auto fidelity = probe_->measure(model);

@@ -19,7 +19,7 @@ class PassMeasurement : public PassInstrumentation {
   PassMeasurement(const FidelityProbe* probe, std::optional<InputShapes> shapes)
       : probe_(probe), shapes_(std::move(shapes)) {}
 
-  Status afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) override;
+  Status afterPass(const Pass& pass, Model& model, const PassRunRecord& record) override;
 
   /// One entry per pass run so far: its record with the figures measured after it.
   const std::vector<PassEntry>& entries() const { return entries_; }

@@ -42,8 +42,9 @@ class PassInstrumentation {
  public:
   virtual ~PassInstrumentation() = default;
   virtual Status beforePass(const Pass& pass, const Model& model) { return Status::ok(); }
-  /// After the pass ran (and the verifier, when on, accepted the graph).
-  virtual Status afterPass(const Pass& pass, const Model& model, const PassRunRecord& record) { return Status::ok(); }
+  /// After the pass ran (and the verifier, when on, accepted the graph). May annotate
+  /// the model (value_info from shape inference), never change what it computes.
+  virtual Status afterPass(const Pass& pass, Model& model, const PassRunRecord& record) { return Status::ok(); }
 };
 
 class PassManager {
