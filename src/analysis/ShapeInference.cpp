@@ -4,6 +4,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "onnxpress/io/Proto.h"
 
@@ -94,6 +95,19 @@ void moveLargeInitializersToInputs(onnx::GraphProto& g) {
   g.mutable_initializer()->Swap(&kept);
 }
 
+// Whether the input of every main-graph Shape node has a type (data propagation runs on the main graph).
+bool everyShapeInputTyped(const onnx::GraphProto& g) {
+  std::unordered_set<std::string> typed;
+  for (const auto& v : g.input()) typed.insert(v.name());
+  for (const auto& v : g.value_info()) typed.insert(v.name());
+  for (const auto& v : g.output())
+    if (v.type().value_case() != onnx::TypeProto::VALUE_NOT_SET) typed.insert(v.name());
+  for (const auto& t : g.initializer()) typed.insert(t.name());
+  for (const auto& n : g.node())
+    if (n.op_type() == "Shape" && n.input_size() > 0 && !typed.count(n.input(0))) return false;
+  return true;
+}
+
 }  // namespace
 
 Expected<ShapeInferenceResult> inferShapes(Model& model) {
@@ -110,8 +124,15 @@ Expected<ShapeInferenceResult> inferShapes(Model& model) {
   moveLargeInitializersToInputs(*proto.mutable_graph());
   ShapeInferenceResult result;
   try {
-    onnx::ShapeInferenceOptions options(/*check_type=*/false, /*error_mode=*/0, /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), options);
+    // onnx 1.12's data propagation dereferences the type of a Shape node's input without
+    // checking it: a segfault when that input's inference failed (a Concat of mismatched
+    // dims under placeholder input sizes, say). So types are inferred first without it,
+    // and data is propagated only when every Shape input has one, over those types.
+    onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(false, 0, /*data_prop=*/false));
+    if (everyShapeInputTyped(proto.graph()))
+      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(),
+                                         onnx::ShapeInferenceOptions(false, 0, /*data_prop=*/true));
   } catch (const std::exception& e) {
     result.firstError = e.what();
   }

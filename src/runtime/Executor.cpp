@@ -299,6 +299,7 @@ Status Executor::precomputeWeightDequantization() {
 
 Expected<std::vector<TensorData>> Executor::execute(Frame& frame, const TensorObserver& observer) const {
   const bool fuse = !observer && !options_.keepIntermediates;
+  frame.observer_ = observer ? &observer : nullptr;
   std::vector<char> appliedByProducer(order_.size(), 0);
   for (size_t i = 0; i < order_.size(); ++i) {
     const Node& node = *order_[i];

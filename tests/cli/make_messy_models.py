@@ -8,6 +8,13 @@ Usage: make_messy_models.py SAMPLE.onnx OUTDIR
   its weights as initializers and Constant nodes inside the branches only.
 - ir3_opset7.onnx: IR 3, opset 7, initializers also listed as graph inputs.
 - ir10_opset21.onnx: IR 10, opset 21, a dozen declared domains, symbolic dims.
+- paddle_opset9.onnx: as PaddlePaddle's older exports: IR 4, opset 9, Constant-node
+  weights, attributes that later became inputs (Clip min/max, Unsqueeze/Squeeze axes,
+  Dropout ratio) and a final Softmax(axis=1) whose input
+  rank is not declared anywhere (onnx's version converter refused that Softmax).
+- signal_frontend.onnx (not a variant of the sample): a 1-D signal [1, 1, 1024] through
+  a fixed Fourier-basis Conv (66 filters, 1 channel, 64 taps, stride 32), power, log,
+  a 1x1 Conv, Relu, global pooling and a Gemm, as audio models begin.
 Deterministic: same input, same bytes. Needs only Debian's python3-onnx.
 """
 import copy
@@ -91,12 +98,81 @@ def ir10_opset21(model):
     return m
 
 
+def paddle_opset9(model):
+    m = to_constants(ir3_opset7(model))
+    m.ir_version = 4
+    m.opset_import[0].version = 9
+    del m.graph.input[1:]  # IR 4: initializers need not be inputs (there are none left)
+    g = m.graph
+    nodes = []
+    relus = 0
+    for n in g.node:
+        if n.op_type == "Relu":
+            relus += 1
+            if relus == 2:
+                n = helper.make_node("Clip", list(n.input), list(n.output), name="clip6", min=0.0, max=6.0)
+        if n.op_type == "Flatten":
+            flat = n.output[0]
+            n.output[0] = flat + "_2d"
+            nodes += [n,
+                      helper.make_node("Unsqueeze", [flat + "_2d"], [flat + "_3d"], name="unsqueeze", axes=[2]),
+                      helper.make_node("Squeeze", [flat + "_3d"], [flat], name="squeeze", axes=[2])]
+            continue
+        if n.output[0] == "/10/Relu_output_0":
+            n.output[0] = "relu_before_dropout"
+            nodes += [n, helper.make_node("Dropout", ["relu_before_dropout"], ["/10/Relu_output_0"], name="dropout",
+                                          ratio=0.1)]
+            continue
+        if n.output[0] == "logits":
+            n.output[0] = "logits_raw"
+            nodes += [n, helper.make_node("Softmax", ["logits_raw"], ["logits"], name="softmax", axis=1)]
+            continue
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.value_info[:]
+    g.output[0].type.tensor_type.ClearField("shape")
+    return m
+
+
+def signal_frontend():
+    import numpy as np
+    rng = np.random.default_rng(7)
+    taps, bins = 64, 33
+    t = np.arange(taps)
+    window = np.hanning(taps)
+    basis = [np.cos(2 * np.pi * k * t / taps) * window for k in range(bins)]
+    basis += [np.sin(2 * np.pi * k * t / taps) * window for k in range(bins)]
+    fourier = np.array(basis, dtype=np.float32)[:, None, :]  # [66, 1, 64]
+    mix = rng.normal(0, 0.2, (16, 2 * bins, 1)).astype(np.float32)
+    head = rng.normal(0, 0.5, (4, 16)).astype(np.float32)
+    inits = [numpy_helper.from_array(fourier, "fourier_basis"), numpy_helper.from_array(mix, "mix_weight"),
+             numpy_helper.from_array(head, "head_weight"),
+             numpy_helper.from_array(np.full([1], 1e-6, np.float32), "eps")]
+    nodes = [helper.make_node("Conv", ["signal", "fourier_basis"], ["spectrum"], name="stft", strides=[32]),
+             helper.make_node("Mul", ["spectrum", "spectrum"], ["power"], name="power"),
+             helper.make_node("Add", ["power", "eps"], ["power_eps"], name="floor"),
+             helper.make_node("Log", ["power_eps"], ["log_power"], name="log"),
+             helper.make_node("Conv", ["log_power", "mix_weight"], ["mixed"], name="mix"),
+             helper.make_node("Relu", ["mixed"], ["mixed_relu"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["mixed_relu"], ["pooled"], name="pool"),
+             helper.make_node("Flatten", ["pooled"], ["features"], name="flatten"),
+             helper.make_node("Gemm", ["features", "head_weight"], ["scores"], name="head", transB=1)]
+    graph = helper.make_graph(nodes, "signal_frontend",
+                              [helper.make_tensor_value_info("signal", onnx.TensorProto.FLOAT, [1, 1, 1024])],
+                              [helper.make_tensor_value_info("scores", onnx.TensorProto.FLOAT, [1, 4])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7,
+                             producer_name="make_messy_models.py")
+
+
 def main():
     sample, outdir = sys.argv[1], sys.argv[2]
     model = onnx.load(sample)
     for name, fn in [("constants", to_constants), ("if_weights", if_weights),
-                     ("ir3_opset7", ir3_opset7), ("ir10_opset21", ir10_opset21)]:
+                     ("ir3_opset7", ir3_opset7), ("ir10_opset21", ir10_opset21),
+                     ("paddle_opset9", paddle_opset9)]:
         onnx.save(fn(model), f"{outdir}/{name}.onnx")
+    onnx.save(signal_frontend(), f"{outdir}/signal_frontend.onnx")
 
 
 if __name__ == "__main__":

@@ -135,14 +135,18 @@ print(f"bert_tiny weight-only: {f} -> int4 {w4} ({f / w4:.2f}x), int8 {w8} ({f /
 PYEOF
 
 # Messy variants of the sample (Constant-node weights, weights inside If branches, IR 3 /
-# opset 7 with initializers listed as inputs, IR 10 / opset 21 with a dozen domains):
-# every mode quantizes them and the file shrinks as much as for the clean sample.
+# opset 7 with initializers listed as inputs, IR 10 / opset 21 with a dozen domains, a
+# PaddlePaddle-style opset 9 with Constant-node weights and attributes that became inputs):
+# every mode quantizes them with its default options (per-channel, so the opset-7 and -9
+# models are upgraded to 13 without onnx's converter) and the file shrinks as much as for
+# the clean sample. Static mode calibrates the activations inside the If branch the data
+# takes (the other branch keeps float activations, weights int8).
 /usr/bin/python3 "$SRC/tests/cli/make_messy_models.py" "$SAMPLE" "$TMP"
 MESSY_CHECKS=()
-for messy in constants if_weights ir3_opset7 ir10_opset21; do
+for messy in constants if_weights ir3_opset7 ir10_opset21 paddle_opset9; do
   for mode in static dynamic weight-only fp16; do
     case $mode in
-      static) extra=(--per-channel --calib-data "$CALIB"); min=3.7; data="@$M/eval.npz" ;;
+      static) extra=(--calib-data "$CALIB"); min=3.7; data="@$M/eval.npz" ;;
       dynamic) extra=(); min=3.7; data="" ;;
       weight-only) extra=(--weight-type int4 --block-size 32); min=5.0; data="" ;;
       fp16) extra=(); min=1.9; data="" ;;
@@ -155,6 +159,40 @@ assert ratio >= float(sys.argv[2]), (sys.argv[1], ratio)" "$TMP/${messy}_$mode.j
     MESSY_CHECKS+=("$out=$TMP/$messy.onnx$data")
   done
 done
+/usr/bin/python3 - "$TMP" <<'PYEOF'
+import json, sys
+tmp = sys.argv[1]
+stats = lambda name: json.load(open(f"{tmp}/{name}.json"))["passes"][-1]["statistics"]
+import onnx
+branches = [a.g for n in onnx.load(f"{tmp}/if_weights_static.onnx").graph.node if n.op_type == "If" for a in n.attribute]
+assert branches and all(any(n.op_type == "QuantizeLinear" for n in g.node) for g in branches), "If bodies not calibrated"
+p9 = stats("paddle_opset9_static")
+for moved in ("Clip min", "Unsqueeze axes", "Squeeze axes"):
+    assert any(k.startswith(f"opset upgrade: {moved}") for k in p9), (moved, p9)
+print("If-branch activations calibrated; opset 9 carried to 13:", sorted(k for k in p9 if k.startswith("opset")))
+PYEOF
+
+# A fixed Fourier-basis Conv over a raw signal stays float in both modes by default (dynamic
+# int8 of the signal destroyed a real VAD model); the layers after it are quantized.
+for mode in dynamic static; do
+  [ $mode = static ] && calib=(--calib-data "$TMP/signal_calib.npz") || calib=()
+  [ $mode = static ] && /usr/bin/python3 -c "import numpy as np, sys
+rng = np.random.default_rng(3); t = np.arange(1024) / 16000
+x = [np.sin(2 * np.pi * f * t) * a + rng.normal(0, 1e-3, 1024) for f, a in zip(rng.uniform(100, 4000, 32), rng.uniform(1e-3, 1, 32))]
+np.savez(sys.argv[1], signal=np.array(x, np.float32)[:, None, None, :])" "$TMP/signal_calib.npz"
+  "$BIN" -q quantize "$TMP/signal_frontend.onnx" -o "$TMP/signal_$mode.onnx" --mode $mode "${calib[@]}" -n 0 \
+    --fidelity-samples 0 --json > "$TMP/signal_$mode.json"
+  /usr/bin/python3 - "$TMP/signal_$mode.json" "$TMP/signal_$mode.onnx" <<'PYEOF'
+import json, sys, onnx
+stats = json.load(open(sys.argv[1]))["passes"][-1]["statistics"]
+assert any("signal filter bank" in k for k in stats), stats
+g = onnx.load(sys.argv[2]).graph
+stft = next(n for n in g.node if n.name == "stft")
+assert stft.input[1] == "fourier_basis", stft  # read straight from the float initializer
+assert any(n.op_type in ("ConvInteger", "DequantizeLinear") for n in g.node), "nothing else quantized"
+PYEOF
+done
+MESSY_CHECKS+=("$TMP/signal_dynamic.onnx=$TMP/signal_frontend.onnx" "$TMP/signal_static.onnx=$TMP/signal_frontend.onnx@$TMP/signal_calib.npz")
 
 . "$SRC/tests/cli/ort_python.sh"
 "$PY" "$SRC/tests/cli/quantize_check.py" "$BIN" 15 \

@@ -29,6 +29,7 @@ QuantizeOptions dynamicOptions(bool perChannel = false, const std::string& weigh
   options.mode = "dynamic";
   options.perChannel = perChannel;
   options.weightType = weightType;
+  options.minWeights = 0;  // the layers here are tiny
   return options;
 }
 

@@ -20,7 +20,8 @@ struct Dim {
 
   static Dim fixed(int64_t v) { return {Kind::Value, v, {}, {}}; }
   static Dim symbolic(std::string name) { return {Kind::Param, 0, std::move(name), {}}; }
-  bool isFixed() const { return kind == Kind::Value; }
+  /// A negative dim_value (some exporters write -1 for "any") is kept as written but is not fixed.
+  bool isFixed() const { return kind == Kind::Value && value >= 0; }
   /// "3", "batch" or "?".
   std::string toString() const;
   bool operator==(const Dim&) const = default;

@@ -36,11 +36,14 @@ using TensorObserver = std::function<void(const Node& node, size_t outputIndex, 
 class Frame {
  public:
   const TensorData* lookup(const Value* v) const;
+  /// The observer of the running graph, which If/Loop/Scan pass on to their bodies.
+  const TensorObserver* observer() const { return observer_; }
 
  private:
   friend class Executor;
   const Executor* executor_ = nullptr;
   const Frame* parent_ = nullptr;
+  const TensorObserver* observer_ = nullptr;
   std::vector<TensorData> slots_;
 };
 

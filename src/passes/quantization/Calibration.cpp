@@ -182,7 +182,8 @@ Status forEachSample(const Model& model, Dataset& data, int64_t samples, int thr
 
 Expected<std::map<std::string, TensorRange>> calibrateRanges(const Model& model, Dataset& data,
                                                              const std::set<std::string>& tensors,
-                                                             const CalibrationOptions& options) {
+                                                             const CalibrationOptions& options,
+                                                             const std::set<std::string>* mayBeUnseen) {
   std::map<std::string, MinMax> extremes;
   for (const std::string& name : tensors) extremes[name];
   RETURN_IF_ERROR(forEachSample(
@@ -198,8 +199,9 @@ Expected<std::map<std::string, TensorRange>> calibrateRanges(const Model& model,
       options.onSample));
   std::map<std::string, TensorRange> ranges;
   for (const auto& [name, m] : extremes) {
-    if (!m.seen) return invalidInput("calibration: tensor '{}' was never computed as float32 on the data", name);
-    ranges[name] = {m.lo, m.hi};
+    if (m.seen) ranges[name] = {m.lo, m.hi};
+    else if (!mayBeUnseen || !mayBeUnseen->count(name))
+      return invalidInput("calibration: tensor '{}' was never computed as float32 on the data", name);
   }
   if (options.method == "minmax") return ranges;
 

@@ -104,6 +104,7 @@ std::variant<ConvForm, Skip> matchConv(const Node& n) {
   if (!n.input(0) || !w) return Skip{"Conv without a constant float weight"};
   if (w->dims.size() < 3) return Skip{"Conv weight of rank < 3"};
   if (w->values.empty()) return Skip{"Conv with an empty weight"};
+  if (isSignalFilterBank(n, w->dims)) return Skip{"Conv signal filter bank (1 input channel, >= 32 taps)"};
   ConvForm form{n.input(0), std::move(*w), std::nullopt};
   if (n.input(2)) {
     form.bias = floatConstantInput(n, 2);
@@ -177,6 +178,7 @@ class DynamicQuantizer {
     if (op == "Conv") {
       auto form = matchConv(*n);
       if (auto* skip = std::get_if<Skip>(&form)) return std::optional<Skip>(*skip);
+      if (tiny(std::get<ConvForm>(form).weight.values.size())) return std::optional<Skip>(Skip{"Conv with a tiny weight"});
       RETURN_IF_ERROR(rewriteConv(n, std::get<ConvForm>(form)));
       return std::optional<Skip>();
     }
@@ -195,8 +197,12 @@ class DynamicQuantizer {
     return std::optional<Skip>(Skip{op + " (not supported in dynamic mode)"});
   }
 
+  bool tiny(size_t weights) const { return static_cast<int64_t>(weights) < options_.minWeights; }
+
   Expected<std::optional<Skip>> rewriteMatMulForm(Node* n, std::variant<MatMulForm, Skip> form) {
     if (auto* skip = std::get_if<Skip>(&form)) return std::optional<Skip>(*skip);
+    if (tiny(std::get<MatMulForm>(form).values.size()))
+      return std::optional<Skip>(Skip{n->opType() + " with a tiny weight (see min-weights)"});
     RETURN_IF_ERROR(rewriteMatMul(n, std::get<MatMulForm>(form)));
     return std::optional<Skip>();
   }

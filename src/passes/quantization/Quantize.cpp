@@ -33,6 +33,7 @@ Status QuantizeOptions::validate() const {
   RETURN_IF_ERROR(oneOf("activation-type", activationType, {"uint8", "int8"}));
   RETURN_IF_ERROR(oneOf("calib-method", calibMethod, {"minmax", "percentile", "entropy", "mse"}));
   if (!(percentile > 50 && percentile <= 100)) return usageError("percentile {} is not in (50, 100]", percentile);
+  if (minWeights < 0) return usageError("min-weights {} is negative", minWeights);
   if (calibSamples < 0) return usageError("calib-samples {} is negative", calibSamples);
   if (blockSize < 16 || (blockSize & (blockSize - 1)) != 0)
     return usageError("block-size {} is not a power of two >= 16", blockSize);

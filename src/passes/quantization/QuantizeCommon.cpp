@@ -297,6 +297,10 @@ std::optional<FloatConstant> floatConstantInput(const Node& node, size_t index) 
   return FloatConstant{v, std::move(*values), t->dims()};
 }
 
+bool isSignalFilterBank(const Node& conv, const std::vector<int64_t>& dims) {
+  return dims.size() >= 3 && dims[1] * conv.intAttr("group", 1) == 1 && elementCount(dims, 2, dims.size()) >= 32;
+}
+
 Node* makeDequantizeLinear(Graph& graph, Value* q, Value* scale, Value* zeroPoint, int64_t axis, int64_t blockSize,
                            Node* before, const std::string& name) {
   std::vector<Value*> inputs = {q, scale};

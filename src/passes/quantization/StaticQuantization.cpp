@@ -45,6 +45,13 @@ bool isFloatActivation(const Value* v) {
   return t == DataType::Float || t == DataType::Undefined;
 }
 
+// A Conv over a raw signal stays float (see isSignalFilterBank).
+bool keptFloatConv(const Node& n) {
+  if (n.opType() != "Conv") return false;
+  const auto dims = constantDims(n.input(1));
+  return dims && isSignalFilterBank(n, *dims);
+}
+
 bool hasNodeReader(const Value* v) {
   return std::any_of(v->uses().begin(), v->uses().end(), [](const Use& u) { return u.node != nullptr; });
 }
@@ -73,19 +80,28 @@ struct Site {
 
 class StaticQuantizer {
  public:
-  StaticQuantizer(Model& model, const QuantizeOptions& options, const Scope& scope, QuantizationResult& result,
-                  std::set<const Node*> keepFloat)
-      : model_(model), graph_(model.graph()), options_(options), scope_(scope), result_(result), weights_(result),
-        keepFloat_(std::move(keepFloat)) {
+  // Plans and rewrites one graph: the main graph or an If/Loop/Scan body.
+  StaticQuantizer(Graph& graph, const QuantizeOptions& options, const Scope& scope, QuantizationResult& result,
+                  WeightQuantizer& weights, const std::set<const Node*>& keepFloat)
+      : graph_(graph), options_(options), scope_(scope), result_(result), weights_(weights), keepFloat_(keepFloat) {
     activationType_ = *quantTypeFromName(options.activationType);
     weightType_ = *quantTypeFromName(options.weightType, options.reduceRange);
   }
 
   void plan();
-  Status calibrate(Dataset& data, int threads);
+  /// The tensors whose ranges calibration must measure.
+  void calibrationTensors(std::set<std::string>& names) const;
+  /// Takes the measured ranges; a body's tensor that the data never reached (an If branch
+  /// not taken) drops its site and the nodes that needed it keep float activations.
+  void applyRanges(const std::map<std::string, TensorRange>& ranges);
   void rewrite();
-  void quantizeSubgraphWeights();
-  void quantizeEmbeddings();
+  bool isBody() const { return graph_.parent() != nullptr; }
+  /// Whether a use of a tensor may read this graph's DequantizeLinear output (scoping).
+  bool sees(const Use& use) const {
+    for (const Graph* g = use.node ? use.node->graph() : nullptr; g; g = g->parent())
+      if (g == &graph_) return true;
+    return false;
+  }
 
  private:
   Site* siteOf(const Value* v) {
@@ -108,15 +124,15 @@ class StaticQuantizer {
   void quantizeWeights(Node* n);
   bool signedWeights() const { return weightType_.isSigned() || options_.symmetric; }
 
-  Model& model_;
   Graph& graph_;
   const QuantizeOptions& options_;
   const Scope& scope_;
   QuantizationResult& result_;
-  WeightQuantizer weights_;
-  std::set<const Node*> keepFloat_;  // SmoothQuant's Mul nodes
+  WeightQuantizer& weights_;
+  const std::set<const Node*>& keepFloat_;  // SmoothQuant's Mul nodes
   QuantType activationType_, weightType_;
   std::vector<Node*> quantized_;
+  std::vector<Node*> weightsOnly_;  // planned, but an activation was never calibrated
   std::map<const Node*, const Value*> dataInput_;  // input 0 as planned (readers move to DQ outputs)
   std::map<const Value*, Site> sites_;
   std::vector<Value*> order_;
@@ -126,8 +142,8 @@ void StaticQuantizer::planOutput(Node* n) {
   Value* y = n->output(0);
   Node* activation = onlyUser(y);
   // Folding needs an asymmetric type, so that qmin stands for 0 exactly.
-  if (activation && !options_.symmetric && scope_.contains(*activation) && clampsAtZero(activation) &&
-      !activation->output(0)->isGraphOutput()) {
+  if (activation && activation->graph() == &graph_ && !options_.symmetric && scope_.contains(*activation) &&
+      clampsAtZero(activation) && !activation->output(0)->isGraphOutput()) {
     addSite(activation->output(0), y, activation);
     return;
   }
@@ -139,6 +155,10 @@ void StaticQuantizer::plan() {
   if (!order) return;
   for (Node* n : *order) {
     if (!scope_.contains(*n) || keepFloat_.count(n)) continue;
+    if (keptFloatConv(*n)) {
+      result_.bump("skipped: Conv signal filter bank (1 input channel, >= 32 taps)");
+      continue;
+    }
     const bool weighted = isOneOf(n->opType(), kWeightedOps);
     if (!weighted && !isOneOf(n->opType(), kRequantizingOps)) continue;
     std::vector<Value*> activations;
@@ -165,26 +185,42 @@ void StaticQuantizer::plan() {
   }
 }
 
-Status StaticQuantizer::calibrate(Dataset& data, int threads) {
-  std::set<std::string> names;
+void StaticQuantizer::calibrationTensors(std::set<std::string>& names) const {
   for (const auto& [tensor, site] : sites_)
     if (!site.sharesWith) names.insert(tensor->name());
-  CalibrationOptions calibration;
-  calibration.method = options_.calibMethod;
-  calibration.percentile = options_.percentile;
-  calibration.samples = options_.calibSamples;
-  calibration.threads = threads;
-  calibration.target = activationType_;
-  calibration.symmetric = options_.symmetric;
-  ASSIGN_OR_RETURN(auto ranges, calibrateRanges(model_, data, names, calibration));
+}
+
+void StaticQuantizer::applyRanges(const std::map<std::string, TensorRange>& ranges) {
+  std::set<const Value*> unseen;
   for (auto& [tensor, site] : sites_) {
     if (site.sharesWith) continue;
-    const TensorRange& r = ranges.at(tensor->name());
-    site.lo = r.lo;
-    site.hi = r.hi;
-    site.params = paramsForRange(r.lo, r.hi, activationType_, options_.symmetric);
+    auto it = ranges.find(tensor->name());
+    if (it == ranges.end()) {
+      unseen.insert(tensor);
+      continue;
+    }
+    site.lo = it->second.lo;
+    site.hi = it->second.hi;
+    site.params = paramsForRange(site.lo, site.hi, activationType_, options_.symmetric);
   }
-  return Status::ok();
+  if (unseen.empty()) return;
+  for (auto& [tensor, site] : sites_)  // sharers of a dropped site go too
+    if (site.sharesWith && unseen.count(&root(site) == &site ? tensor : root(site).tensor)) unseen.insert(tensor);
+  auto needsUnseen = [&](Node* n) {
+    for (Value* v : n->inputs())
+      if (v && unseen.count(v)) return true;
+    for (const auto& [tensor, site] : sites_)
+      if (unseen.count(tensor) && (site.source == n->output(0) || tensor == n->output(0))) return true;
+    return false;
+  };
+  std::erase_if(quantized_, [&](Node* n) {
+    if (!needsUnseen(n)) return false;
+    weightsOnly_.push_back(n);
+    result_.bump("body nodes the calibration data never reached (weights only)");
+    return true;
+  });
+  for (const Value* v : unseen) sites_.erase(v);
+  std::erase_if(order_, [&](Value* v) { return unseen.count(v) > 0; });
 }
 
 void StaticQuantizer::insertPair(Site& site) {
@@ -213,7 +249,7 @@ void StaticQuantizer::insertPair(Site& site) {
     graph_.rename(dq->output(), graph_.uniqueName(site.tensor->name() + "_dequantized"));
     std::vector<Use> uses = site.tensor->uses();
     for (const Use& use : uses)
-      if (use.node && use.node != q) use.node->setInput(use.index, dq->output());
+      if (use.node && use.node != q && sees(use)) use.node->setInput(use.index, dq->output());
   }
   QuantizedTensorInfo info = describeTensor(site.folded ? dq->output()->name() : site.tensor->name(), "activation",
                                             activationType_.dtype, -1, 0, std::vector<float>{owner.params.scale},
@@ -256,31 +292,31 @@ void StaticQuantizer::rewrite() {
     quantizeWeights(n);
     result_.bump(n->opType() + " quantized");
   }
+  for (Node* n : weightsOnly_) quantizeWeights(n);
 }
 
-void StaticQuantizer::quantizeEmbeddings() {
-  graph_.forEachGraph([&](Graph& g) {
+// Gather tables (embeddings) of every graph.
+void quantizeEmbeddings(Graph& main, const QuantizeOptions& options, const Scope& scope, WeightQuantizer& weights,
+                        QuantizationResult& result) {
+  const QuantType type = *quantTypeFromName(options.weightType, options.reduceRange);
+  const bool symmetric = type.isSigned() || options.symmetric;
+  main.forEachGraph([&](Graph& g) {
     for (Node* n : g.nodeList())
-      if (scope_.contains(*n) && n->opType() == "Gather" &&
-          quantizeEmbeddingTable(*n, weights_, weightType_, signedWeights(), options_.perChannel))
-        result_.bump("Gather tables quantized");
+      if (scope.contains(*n) && n->opType() == "Gather" &&
+          quantizeEmbeddingTable(*n, weights, type, symmetric, options.perChannel))
+        result.bump("Gather tables quantized");
   });
 }
 
-void StaticQuantizer::quantizeSubgraphWeights() {
-  graph_.forEachGraph([&](Graph& g) {
-    if (&g == &graph_) return;
-    for (Node* n : g.nodeList()) {
-      if (!scope_.contains(*n) || !isOneOf(n->opType(), kWeightedOps)) continue;
-      if (n->opType() == "Gemm" && n->intAttr("transB", 0) != 0) {
-        weights_.quantizeInput(*n, 1, weightType_, signedWeights(), options_.perChannel ? 0 : -1, 0);
-      } else {
-        const int64_t axis = options_.perChannel ? (n->opType() == "Conv" ? 0 : 1) : -1;
-        weights_.quantizeInput(*n, 1, weightType_, signedWeights(), axis, 0);
-      }
-      result_.bump("subgraph weights quantized (activations stay float)");
-    }
-  });
+CalibrationOptions calibrationOptions(const QuantizeOptions& options, int threads) {
+  CalibrationOptions calibration;
+  calibration.method = options.calibMethod;
+  calibration.percentile = options.percentile;
+  calibration.samples = options.calibSamples;
+  calibration.threads = threads;
+  calibration.target = *quantTypeFromName(options.activationType);
+  calibration.symmetric = options.symmetric;
+  return calibration;
 }
 
 }  // namespace
@@ -304,12 +340,25 @@ Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions&
   std::optional<Model> floatModel;
   if (options.biasCorrection) floatModel = model.clone();
 
-  StaticQuantizer quantizer(model, options, scope, result, std::move(smoothingMuls));
-  quantizer.plan();
-  RETURN_IF_ERROR(quantizer.calibrate(data, context.threads));
-  quantizer.rewrite();
-  quantizer.quantizeSubgraphWeights();
-  quantizer.quantizeEmbeddings();
+  // One quantizer per graph (main graph first, then every If/Loop/Scan body), one
+  // calibration run for all: the runtime's observer sees the tensors of bodies too.
+  WeightQuantizer weights(result);
+  std::vector<std::unique_ptr<StaticQuantizer>> quantizers;
+  model.graph().forEachGraph([&](Graph& g) {
+    quantizers.push_back(std::make_unique<StaticQuantizer>(g, options, scope, result, weights, smoothingMuls));
+    quantizers.back()->plan();
+  });
+  std::set<std::string> mainTensors, bodyTensors;
+  for (const auto& q : quantizers) q->calibrationTensors(q->isBody() ? bodyTensors : mainTensors);
+  std::set<std::string> all = mainTensors;
+  all.insert(bodyTensors.begin(), bodyTensors.end());
+  ASSIGN_OR_RETURN(auto ranges, calibrateRanges(model, data, all, calibrationOptions(options, context.threads),
+                                                &bodyTensors));
+  for (const auto& q : quantizers) {
+    q->applyRanges(ranges);
+    q->rewrite();
+  }
+  quantizeEmbeddings(model.graph(), options, scope, weights, result);
   if (floatModel)
     RETURN_IF_ERROR(correctBias(*floatModel, model, data, options.calibSamples, context.threads, result).status());
   if (options.format == "qoperator") RETURN_IF_ERROR(convertToQOperator(model, result));

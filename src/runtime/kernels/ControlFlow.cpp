@@ -15,6 +15,12 @@ namespace {
 
 using ExecutorPtr = std::shared_ptr<const Executor>;
 
+// Calibration and per-layer comparison see the tensors of bodies too.
+const TensorObserver& bodyObserver(const KernelContext& ctx) {
+  static const TensorObserver kNone;
+  return ctx.frame && ctx.frame->observer() ? *ctx.frame->observer() : kNone;
+}
+
 Expected<ExecutorPtr> buildSubgraph(const KernelBuildContext& b, const char* name, const Graph** graphOut = nullptr) {
   const Attribute* a = b.node.attribute(name);
   if (!a || a->graphs.empty() || !a->graphs[0]) return buildError(b, "missing graph attribute '{}'", name);
@@ -122,7 +128,7 @@ Expected<KernelFn> makeIf(const KernelBuildContext& b) {
     const TensorData& cond = ctx.input(0);
     RETURN_IF_ERROR(checkCondition(ctx, cond, "cond"));
     const Executor& branch = cond.intAt(0) != 0 ? *thenEx : *elseEx;
-    ASSIGN_OR_RETURN(std::vector<TensorData> outs, branch.runSubgraph({}, ctx.frame));
+    ASSIGN_OR_RETURN(std::vector<TensorData> outs, branch.runSubgraph({}, ctx.frame, bodyObserver(ctx)));
     if (outs.size() != ctx.outputs.size())
       return kernelError(ctx, "branch produced {} outputs, expected {}", outs.size(), ctx.outputs.size());
     for (size_t i = 0; i < outs.size(); ++i) ctx.outputs[i] = std::move(outs[i]);
@@ -163,7 +169,7 @@ Expected<KernelFn> makeLoop(const KernelBuildContext& b) {
     for (int64_t it = 0; it < maxTrips && cond; ++it) {
       feeds[0] = scalarInt64(it);
       feeds[1] = scalarBool(cond);
-      ASSIGN_OR_RETURN(std::vector<TensorData> outs, ex->runSubgraph(feeds, ctx.frame));
+      ASSIGN_OR_RETURN(std::vector<TensorData> outs, ex->runSubgraph(feeds, ctx.frame, bodyObserver(ctx)));
       if (outs.size() != 1 + numCarried + numScan)
         return kernelError(ctx, "body produced {} outputs, expected {}", outs.size(), 1 + numCarried + numScan);
       // As ONNX Runtime and the ONNX reference do, the body's cond output always steers the loop.
@@ -207,7 +213,7 @@ Status scanOnce(const KernelContext& ctx, const Executor& ex, const ScanConfig& 
       const bool rev = j < c.inputDirections.size() && c.inputDirections[j] != 0;
       feeds[numStates + j] = sliceAxis(scanInputs[j], inAxes[j], rev ? length - 1 - t : t);
     }
-    ASSIGN_OR_RETURN(std::vector<TensorData> outs, ex.runSubgraph(feeds, ctx.frame));
+    ASSIGN_OR_RETURN(std::vector<TensorData> outs, ex.runSubgraph(feeds, ctx.frame, bodyObserver(ctx)));
     if (outs.size() != numStates + numOut)
       return kernelError(ctx, "body produced {} outputs, expected {}", outs.size(), numStates + numOut);
     for (size_t i = 0; i < numStates; ++i) states[i] = std::move(outs[i]);

@@ -67,11 +67,14 @@ class Histogram {
 /// 2^bits levels cover [0, T] instead of half of them.
 TensorRange rangeFromHistogram(const Histogram& histogram, const CalibrationOptions& options, bool nonNegative = false);
 
-/// Ranges of the named float tensors (main-graph inputs or node outputs) over the
-/// first options.samples samples of `data`. A name that is not produced is an error.
+/// Ranges of the named float tensors (graph inputs or node outputs, in the main graph or
+/// in If/Loop/Scan bodies) over the first options.samples samples of `data`. A name that
+/// is never produced is an error, unless it is in `mayBeUnseen` (tensors of bodies the
+/// data may not reach), which is then left out of the result.
 Expected<std::map<std::string, TensorRange>> calibrateRanges(const Model& model, Dataset& data,
                                                              const std::set<std::string>& tensors,
-                                                             const CalibrationOptions& options);
+                                                             const CalibrationOptions& options,
+                                                             const std::set<std::string>* mayBeUnseen = nullptr);
 
 /// Per-channel max |x| over the last axis of each named tensor (for SmoothQuant).
 Expected<std::map<std::string, std::vector<float>>> channelAbsMax(const Model& model, Dataset& data,

@@ -7,53 +7,46 @@
 //   x ─ ReduceMean{axes=[1]} ─ y                x ─ ReduceMean(x, axes=int64[1] {1}) ─ y
 //   opset_import ai.onnx 13, ir_version 7       opset_import ai.onnx 21, ir_version 10
 //
-// Policy (kOpsetUpgradePolicy below; the CLI's --help quotes it):
-//   1. opset < 17: onnx's version converter (the linked onnx 1.12, the convert-opset
-//      pass) carries the model to min(target, 17); it knows opsets up to 17 only. Its
-//      refusals (an op without an adapter) are returned as they are.
-//   2. 17 (or the model's opset, if higher) -> target (<= 21): a checked bump of every
-//      ai.onnx node in the main graph, every If/Loop/Scan body and every model-local
-//      function. Each change of the ONNX changelog between opsets 18 and 21 is handled:
-//        18  ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceMax, ReduceMean,
-//            ReduceMin, ReduceProd, ReduceSumSquare: the `axes` attribute becomes input 1,
-//            an int64 initializer (a Constant node in function bodies, which hold no
-//            initializers). No attribute: nothing changes (all axes, as before).
-//        18  Split without a `split` input: num_outputs = its number of outputs (Split-18
-//            needs one of the two; Split-13 split evenly, which num_outputs keeps).
-//        20  DFT: the `axis` attribute (default 1) becomes input 2, an int64 scalar
-//            (DFT-20's axis input defaults to -2, so it is always written).
-//        20  GridSample: mode "bilinear" -> "linear", "bicubic" -> "cubic" (renamed).
-//        21  GroupNormalization: refused (usage error naming the node): its scale and
-//            bias changed from one value per group to one per channel.
-//      Checked as still valid unchanged (the opset-17 form means the same at 21; the new
-//      version only adds types, attributes or optional inputs with backward-compatible
-//      defaults): Pad (18 axes input, 19 wrap mode, 21 types), Resize (18 antialias,
-//      axes, keep_aspect_ratio_policy; 19 half_pixel_symmetric), ScatterElements and
-//      ScatterND (18 reduction max/min), LpPool (18 ceil_mode = 0), OptionalGetElement,
-//      OptionalHasElement (18), AveragePool (19 dilations), Cast, CastLike (19 saturate,
-//      float8; 21 int4), Constant, ConstantOfShape, DequantizeLinear, QuantizeLinear
-//      (19 float8; 21 block_size, int4), Equal (19 string), Identity, If, Loop, Scan,
-//      Reshape, Shape, Size (19/21 types), IsInf, IsNaN (20 types), ReduceMax, ReduceMin
-//      (20 bool), Flatten, QLinearMatMul, Squeeze, Transpose, Unsqueeze (21 types).
-//      Ops new in 18..21 (BitwiseAnd/Not/Or/Xor, CenterCropPad, Col2Im, Mish, DeformConv,
-//      AffineGrid, Gelu, ImageDecoder, RegexFullMatch, StringConcat, StringSplit) cannot
-//      occur below their version. Nodes of other domains are never touched.
-//      Then every ai.onnx import (model and functions) becomes `target` and ir_version
-//      becomes max(ir_version, minimumIrVersionForOpset(target)), 10 for opset 21.
-//   3. target <= the model's opset: nothing to do.
+// Policy (kOpsetUpgradePolicy below; the CLI's --help quotes it): a checked bump of
+// every ai.onnx node in the main graph, every If/Loop/Scan body and every model-local
+// function (each from its own import), from the model's opset (>= 7) to the target
+// (<= 21). It never needs shapes: onnx's version converter refused real models (a
+// Softmax whose input rank it could not infer). Each form change of the ONNX changelog:
+//   9   BatchNormalization: spatial attribute removed (spatial=0 refused); Scan-8 refused
+//   10  Upsample -> Resize (scales attribute of Upsample-7 -> input); Slice starts, ends,
+//       axes attributes -> inputs; TopK k attribute -> input
+//   11  Resize-10 (x, scales) -> (x, roi, scales) with coordinate_transformation_mode
+//       asymmetric and nearest_mode floor (enlarging) or ceil (shrinking), as ONNX
+//       Runtime runs Resize-10 and Upsample; roi omitted from 13. Clip min/max and Pad
+//       pads/value attributes -> inputs (scalars of the input's float type); Scatter ->
+//       ScatterElements
+//   12  Dropout ratio attribute dropped (inference ignores it)
+//   13  Softmax, LogSoftmax, Hardmax: the 2-D coercion at `axis` becomes
+//       Flatten(axis) -> op(axis=-1) -> Reshape(Shape(x)), or just axis=-1 when the
+//       rank is known and axis is the last; Squeeze/Unsqueeze axes, Split split and
+//       ReduceSum axes attributes -> inputs
+//   14  BatchNormalization training outputs removed (refused when read)
+//   16  RoiAlign: coordinate_transformation_mode output_half_pixel written (the
+//       default changed to half_pixel)
+//   18  ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp, ReduceMax, ReduceMean,
+//       ReduceMin, ReduceProd, ReduceSumSquare: axes attribute -> input; Split without
+//       a split input gets num_outputs
+//   20  DFT axis attribute -> input; GridSample bilinear/bicubic -> linear/cubic
+//   21  GroupNormalization refused (scale and bias changed meaning)
+// An int64 list attribute becomes an initializer (a Constant node in function bodies,
+// which hold no initializers); an empty list (all axes) becomes an omitted input. Every
+// other op is valid at the target unchanged (new versions only add types, attributes
+// or optional inputs with backward-compatible defaults). Then every ai.onnx import
+// becomes `target` and ir_version max(ir_version, minimumIrVersionForOpset(target)).
+// Nodes of other domains are never touched.
 //
 // Preconditions (usage errors otherwise, checked before anything changes, so a refusal
-// leaves the model as it was): target <= 21; no GroupNormalization when crossing 21;
-// in step 2, a model-local function importing ai.onnx below 17 is refused (the converter
-// of step 1 does not carry functions; with target <= 17 they stay as convert-opset leaves
-// them); in function bodies an attribute that has to move (axes, axis, mode) must not
-// be a reference to the caller's attribute. A model that imports no ai.onnx opset gets
-// the import when it has no ai.onnx node (an invalid-input error otherwise).
+// leaves the model as it was): 7 <= opset, target <= 21; the refusals above; in function
+// bodies an attribute that has to move must not be a reference to the caller's
+// attribute. A model that imports no ai.onnx opset gets the import when it has no
+// ai.onnx node (an invalid-input error otherwise).
 //
-// Step 1 replaces the model's graph: every Node*/Value* into it is invalid afterwards.
-//
-// Statistics: "opset converted to 17 (onnx version converter)", "opset upgraded to N",
-// "opset upgrade: <what>" per rewrite kind.
+// Statistics: "opset upgraded to N", "opset upgrade: <what>" per rewrite kind.
 #pragma once
 
 #include <cstdint>
@@ -67,13 +60,13 @@ namespace onnxpress::quant {
 
 /// The policy in one paragraph, for --help.
 inline constexpr std::string_view kOpsetUpgradePolicy =
-    "int4/uint4 weights and blocked DequantizeLinear need ai.onnx opset 21 (IR version 10). A model "
-    "below opset 17 is first converted to 17 by onnx's version converter (the linked onnx knows opsets up to "
-    "17); from 17 on, the opset is bumped node by node: the axes attribute of ReduceL1/L2/LogSum/LogSumExp/"
-    "Max/Mean/Min/Prod/SumSquare becomes an input (18), Split without a split input gets num_outputs (18), "
-    "DFT's axis attribute becomes an input (20), GridSample modes bilinear/bicubic become linear/cubic (20), "
-    "and GroupNormalization, whose scale and bias changed meaning at 21, is refused. Every other opset-17 op "
-    "is valid at 21 unchanged; ops of other domains are left alone.";
+    "per-channel scales need ai.onnx opset 13, int4/uint4 weights and blocked DequantizeLinear opset 21 "
+    "(IR version 10). Models from opset 7 on are upgraded node by node without shape inference: every "
+    "attribute that became an input moves (Slice, TopK, Clip, Pad, Squeeze/Unsqueeze, Split, reductions, "
+    "DFT), Upsample and Resize-10 become Resize with their old coordinate rules, Softmax/LogSoftmax/Hardmax "
+    "keep their 2-D meaning through Flatten/Reshape, and the few ops whose meaning changed (Scan-8, "
+    "BatchNormalization spatial=0 or read training outputs, GroupNormalization across 21) are refused. "
+    "Ops of other domains are left alone.";
 
 /// Makes `model` import ai.onnx >= `target` (<= 21) following the policy above; nothing
 /// happens when it already does. Rewrites and the new opset are recorded in `result`.

@@ -18,8 +18,9 @@
 // Accuracy repairs (static mode): cross-layer equalization and bias correction for
 // CNNs, SmoothQuant for transformer MatMuls; each is off unless asked for.
 //
-// Defaults follow ONNX Runtime's quantizer so outputs are comparable: uint8
-// activations (asymmetric), int8 weights (symmetric), per-tensor, QDQ.
+// Defaults follow ONNX Runtime's quantizer (uint8 asymmetric activations, int8 symmetric
+// weights, QDQ) except where accuracy on real models needs otherwise: per-channel
+// weights, and signal filter banks (and, in dynamic mode, tiny weights) left float.
 #pragma once
 
 #include <string>
@@ -34,10 +35,11 @@ struct QuantizeOptions {
   std::string format = "qdq";
   std::string weightType = "int8";
   std::string activationType = "uint8";
-  bool perChannel = false;
+  bool perChannel = true;
   bool symmetric = false;
   bool reduceRange = false;
   int64_t blockSize = 128;
+  int64_t minWeights = 1024;  // kTinyWeightElements
   std::string calibMethod = "minmax";
   double percentile = 99.999;
   int64_t calibSamples = 0;
@@ -57,10 +59,15 @@ struct QuantizeOptions {
       "qoperator (QLinearConv, QLinearMatMul, com.microsoft QLinearAdd/Mul/pools)");
     v("weight-type", weightType, "int8, uint8, int4 or uint4 (int4/uint4: weight-only, or static with opset 21)");
     v("activation-type", activationType, "uint8 or int8");
-    v("per-channel", perChannel, "one scale per output channel of Conv/Gemm/MatMul weights (opset >= 13)");
+    v("per-channel", perChannel,
+      "one scale per output channel of Conv/Gemm/MatMul weights (upgrades the model to opset 13 when below; "
+      "--per-channel=false for per-tensor)");
     v("symmetric", symmetric,
       "symmetric ranges for activations and unsigned weights too (signed weights are always symmetric)");
     v("reduce-range", reduceRange, "7-bit weights, for CPUs without VNNI where u8s8 products can saturate");
+    v("min-weights", minWeights,
+      "dynamic: MatMul/Gemm/Conv weights with fewer values stay float (a DynamicQuantizeLinear costs more than "
+      "int8 saves there); 0 quantizes all");
     v("block-size", blockSize, "weight-only: weights per scale along the reduction dim (power of two, >= 16)");
     v("calib-method", calibMethod, "static: minmax, percentile, entropy (KL divergence) or mse");
     v("percentile", percentile, "calib-method=percentile: the percentile of values kept, in (50, 100]");

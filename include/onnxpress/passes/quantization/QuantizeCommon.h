@@ -116,6 +116,12 @@ struct FloatConstant {
 };
 std::optional<FloatConstant> floatConstantInput(const Node& node, size_t index);
 
+/// Whether a Conv with weight dims `dims` ([M, C/group, k...]) is a filter bank over a raw
+/// signal: one input channel and 32 taps or more (an STFT's Fourier basis, a learned
+/// audio front end). Both modes keep it float by default: a per-tensor 8-bit signal
+/// turns into spectra whose quiet bands drown in the rounding of the loud ones.
+bool isSignalFilterBank(const Node& conv, const std::vector<int64_t>& dims);
+
 /// Replaces constant weights by DequantizeLinear(quantized initializer). A weight
 /// read by several nodes (or twice with the same layout) is quantized once and its
 /// DequantizeLinear is shared; the float constant is dropped once nothing reads it.
