@@ -202,6 +202,8 @@ std::string reportToHtml(const CompressionReport& r) {
   out += r.layers.empty() ? "<p class=\"note\">No per-layer figures were recorded.</p>\n" : htmlTable(layersTable(r));
   if (const ReportTable quantized = quantizedTensorsTable(r); !quantized.rows.empty())
     out += "<h2>Quantized tensors</h2>\n" + htmlTable(quantized);
+  if (const ReportTable plan = quantizationPlanTable(r); !plan.rows.empty())
+    out += "<h2>Mixed precision (min-fidelity)</h2>\n" + htmlTable(plan);
   if (!r.gates.empty()) out += "<h2>Gates</h2>\n" + htmlTable(gatesTable(r));
   return out + "</main>\n</body>\n</html>\n";
 }

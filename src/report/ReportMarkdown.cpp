@@ -64,6 +64,8 @@ std::string reportToMarkdown(const CompressionReport& r) {
   if (!r.layerDataPath.empty()) out += fmt::format("Per-layer SNR measured on {}.\n\n", code(r.layerDataPath));
   if (const ReportTable quantized = quantizedTensorsTable(r); !quantized.rows.empty())
     out += "## Quantized tensors\n\n" + markdownTable(quantized);
+  if (const ReportTable plan = quantizationPlanTable(r); !plan.rows.empty())
+    out += "## Mixed precision (min-fidelity)\n\n" + markdownTable(plan);
   if (!r.gates.empty()) out += "## Gates\n\n" + markdownTable(gatesTable(r));
   return out;
 }

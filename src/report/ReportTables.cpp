@@ -217,6 +217,15 @@ ReportTable quantizedTensorsTable(const CompressionReport& r) {
   return table;
 }
 
+ReportTable quantizationPlanTable(const CompressionReport& r) {
+  ReportTable table{{"layer", "op", "SNR lost when quantized", "precision"}, {}};
+  for (const PassEntry& p : r.passes)
+    for (const QuantizationPlan* plan : recordsOf<QuantizationPlan>(p.records))
+      for (const LayerFallback& l : plan->layers)
+        table.rows.push_back({l.node, l.op, fmt::format("{:.1f} dB", l.dropDb), l.keptFloat ? "float (fallback)" : "int8"});
+  return table;
+}
+
 ReportTable gatesTable(const CompressionReport& r) {
   ReportTable table{{"gate", "threshold", "measured", "result"}, {}};
   for (const Gate& g : r.gates)

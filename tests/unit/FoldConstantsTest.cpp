@@ -2,6 +2,7 @@
 // runtime's own kernels and shape arithmetic is integer, so the folded model must
 // reproduce the original's outputs bit for bit.
 #include "BranchTestUtil.h"
+#include "FusionTestUtil.h"
 #include "PassTestUtil.h"
 #include "onnxpress/ir/GraphUtil.h"
 #include "onnxpress/passes/cleanup/FoldConstants.h"
@@ -125,6 +126,7 @@ g (float[1] X) => (float[100,100] Y, float[4,5] T)
   Model m = parseModel(text);
   Model before = m.clone();
   FoldConstantsOptions small;
+  small.allowGrowth = true;
   small.maxElements = 10;
   PassResult r = fold(m, small);
   EXPECT_EQ(statistic(r, "nodes folded"), 1);  // Transpose: 20 elements out of 20 in
@@ -132,11 +134,40 @@ g (float[1] X) => (float[100,100] Y, float[4,5] T)
   EXPECT_EQ(countOps(m, "Transpose"), 0);
   expectSameOutputs(before, m, 0, 0);
 
+  Model growing = parseModel(text);
+  FoldConstantsOptions allow;
+  allow.allowGrowth = true;
+  PassResult r2 = fold(growing, allow);
+  EXPECT_EQ(statistic(r2, "nodes folded"), 2);  // 10000 elements is within max-elements
+  EXPECT_EQ(countOps(growing, "ConstantOfShape"), 0);
+  expectSameOutputs(before, growing, 0, 0);
+
+  // By default the model never grows: 40 KB of ones from a 16-byte shape stay computed,
+  // the Transpose (80 bytes out for the 80 bytes it frees) folds.
   Model defaults = parseModel(text);
-  PassResult r2 = fold(defaults);
-  EXPECT_EQ(statistic(r2, "nodes folded"), 2);  // 10000 elements is within the default limit
-  EXPECT_EQ(countOps(defaults, "ConstantOfShape"), 0);
+  PassResult r3 = fold(defaults);
+  EXPECT_EQ(statistic(r3, "nodes folded"), 1);
+  EXPECT_GE(statistic(r3, "folds refused (the model would grow)"), 1);  // once per sweep
+  EXPECT_EQ(countOps(defaults, "ConstantOfShape"), 1);
+  EXPECT_EQ(countOps(defaults, "Transpose"), 0);
   expectSameOutputs(before, defaults, 0, 0);
+}
+
+TEST(FoldConstants, NeverGrowsAWeightThatOtherNodesStillRead) {
+  // W is read by the Transpose and by Mul: folding the Transpose would store W twice.
+  Model m = parseModel(substitute(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[32,32] X) => (float[32,32] Y, float[32,32] Z)
+<float[32,32] W = $w$>
+{
+  Wt = Transpose(W)
+  Y = MatMul(X, Wt)
+  Z = Mul(X, W)
+}
+)", {{"$w$", seededLiteral(1024, 3)}}).c_str());
+  PassResult r = fold(m);
+  EXPECT_EQ(statistic(r, "nodes folded"), 0);
+  EXPECT_EQ(countOps(m, "Transpose"), 1);
 }
 
 TEST(FoldConstants, LeavesRandomQdqForeignAndConstantNodesAlone) {

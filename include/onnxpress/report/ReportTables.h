@@ -49,6 +49,8 @@ ReportTable layersTable(const CompressionReport& report);
 /// tensor | role | type | granularity | scale | zero point | range | SQNR, one row per
 /// tensor a quantize pass wrote (per-channel scales summarized as min..max).
 ReportTable quantizedTensorsTable(const CompressionReport& report);
+/// min-fidelity's per-layer sensitivity and the precision each layer got (empty without a plan).
+ReportTable quantizationPlanTable(const CompressionReport& r);
 /// gate | threshold | measured | result.
 ReportTable gatesTable(const CompressionReport& report);
 

@@ -67,6 +67,22 @@ std::optional<ConstantInputs> constantInputs(const Node& node) {
   return in;
 }
 
+// Bytes of the constant inputs only `node` reads: what folding it frees.
+int64_t freedBytes(const Node& node) {
+  int64_t bytes = 0;
+  std::vector<const Value*> seen;
+  for (const Value* v : node.inputs()) {
+    if (!v || std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+    seen.push_back(v);
+    const bool exclusive = !v->isGraphOutput() && std::all_of(v->uses().begin(), v->uses().end(),
+                                                              [&](const Use& u) { return u.node == &node; });
+    if (!exclusive) continue;
+    if (const Tensor* t = constantTensor(v)) bytes += static_cast<int64_t>(t->byteSize());
+    else if (auto copy = constantValue(v)) bytes += static_cast<int64_t>(copy->byteSize());
+  }
+  return bytes;
+}
+
 // Output elements knowable before running: the ops that exist to grow data
 // (ConstantOfShape, Expand, Tile, Range) read their size from constants; anything
 // else needs fully static output types.
@@ -315,15 +331,30 @@ class Folder {
     }
     auto in = constantInputs(node);
     if (!in) return std::nullopt;
-    auto grows = [&](double elements) {
-      return elements > static_cast<double>(options_.maxElements) && elements > static_cast<double>(in->elements);
+    // A fold may not make the model bigger: its outputs must fit in the bytes of the
+    // constant inputs it frees (read by this node only), or in kFreeGrowthBytes (shape
+    // arithmetic). allow-growth restores the element budget of max-elements.
+    const double freed = static_cast<double>(freedBytes(node));
+    auto grows = [&](double elements, double bytes) {
+      if (options_.allowGrowth)
+        return elements > static_cast<double>(options_.maxElements) && elements > static_cast<double>(in->elements);
+      return bytes > std::max(freed, static_cast<double>(kFreeGrowthBytes));
     };
-    if (auto predicted = predictedOutputElements(node, *in); predicted && grows(*predicted)) return std::nullopt;
+    if (auto predicted = predictedOutputElements(node, *in); predicted && grows(*predicted, *predicted)) {
+      result_.bump("folds refused (the model would grow)");
+      return std::nullopt;
+    }
     auto results = evaluate(node, *in, model_);
     if (!results) return std::nullopt;
-    double produced = 0;
-    for (const auto& r : *results) produced += static_cast<double>(r.empty() ? 0 : r.numElements());
-    if (grows(produced)) return std::nullopt;
+    double produced = 0, producedBytes = 0;
+    for (const auto& r : *results) {
+      produced += static_cast<double>(r.empty() ? 0 : r.numElements());
+      producedBytes += static_cast<double>(r.empty() ? 0 : r.toTensor("").byteSize());
+    }
+    if (grows(produced, producedBytes)) {
+      result_.bump("folds refused (the model would grow)");
+      return std::nullopt;
+    }
     std::vector<Tensor> out;
     for (size_t i = 0; i < results->size(); ++i) {
       const runtime::TensorData& r = (*results)[i];

@@ -2,9 +2,12 @@
 #include "onnxpress/passes/quantization/Quantize.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 
 #include "onnxpress/passes/quantization/DynamicQuantization.h"
 #include "onnxpress/passes/quantization/FloatConversion.h"
+#include "onnxpress/passes/quantization/MixedPrecision.h"
 #include "onnxpress/passes/quantization/QuantizeCommon.h"
 #include "onnxpress/passes/quantization/StaticQuantization.h"
 #include "onnxpress/passes/quantization/WeightOnlyQuantization.h"
@@ -37,6 +40,10 @@ Status QuantizeOptions::validate() const {
   if (calibSamples < 0) return usageError("calib-samples {} is negative", calibSamples);
   if (blockSize < 16 || (blockSize & (blockSize - 1)) != 0)
     return usageError("block-size {} is not a power of two >= 16", blockSize);
+  ASSIGN_OR_RETURN(const quant::FidelityTarget target, quant::parseFidelityTarget(minFidelity));
+  if (target.active() && !target.automatic && mode != "static" && mode != "dynamic")
+    return usageError("min-fidelity applies to mode=static and mode=dynamic only");
+  if (fallbackSamples < 0) return usageError("fallback-samples {} is negative", fallbackSamples);
   if (smoothQuantAlpha < 0 || smoothQuantAlpha > 1)
     return usageError("smoothquant-alpha {} is not in [0, 1]", smoothQuantAlpha);
   const bool isStatic = mode == "static", isFloat = mode == "fp16" || mode == "bf16";
@@ -58,10 +65,27 @@ Status QuantizeOptions::validate() const {
 Expected<PassResult> QuantizePass::run(Model& model, PassContext& context) {
   RETURN_IF_ERROR(quant::requireUnquantized(model, options_.mode));
   const int64_t unlisted = quant::unlistInitializerInputs(model);
-  Expected<QuantizationResult> result = options_.mode == "static"    ? quant::quantizeStatic(model, options_, context)
-                                        : options_.mode == "dynamic" ? quant::quantizeDynamic(model, options_)
-                                        : options_.mode == "weight-only" ? quant::quantizeWeightOnly(model, options_)
-                                                                         : quant::convertFloat(model, options_);
+  ASSIGN_OR_RETURN(const quant::FidelityTarget target, quant::parseFidelityTarget(options_.minFidelity));
+  std::map<std::string, quant::TensorRange> ranges;  // static: calibrated once for every try of the fallback
+  const quant::QuantizeOnce once = [&](Model& m, const QuantizeOptions& options) -> Expected<QuantizationResult> {
+    if (options.mode == "static") return quant::quantizeStatic(m, options, context, &ranges);
+    if (options.mode == "dynamic") return quant::quantizeDynamic(m, options);
+    if (options.mode == "weight-only") return quant::quantizeWeightOnly(m, options);
+    return quant::convertFloat(m, options);
+  };
+  Expected<QuantizationResult> result = QuantizationResult{};
+  const bool fallback = target.active() && (options_.mode == "static" || options_.mode == "dynamic") &&
+                        (context.calibrationData || !target.automatic);
+  if (fallback) {
+    if (!context.calibrationData)
+      return usageError("min-fidelity needs data to measure on: give --calib-data DATA");
+    auto plan = std::make_shared<QuantizationPlan>();
+    result = quant::quantizeWithFallback(model, options_, target, *context.calibrationData, options_.fallbackSamples,
+                                         context.threads, once, *plan);
+    if (result) context.records.emit(std::move(plan));
+  } else {
+    result = once(model, options_);
+  }
   if (!result) return result.status();
   for (QuantizedTensorInfo& tensor : result->quantized)
     context.records.emit(std::make_shared<QuantizedTensorInfo>(std::move(tensor)));

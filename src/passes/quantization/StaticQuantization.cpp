@@ -25,6 +25,7 @@ const std::vector<std::string> kRequantizingOps = {"Add", "Mul", "AveragePool", 
 const std::vector<std::string> kSharedScaleOps = {"MaxPool", "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze"};
 const std::vector<std::string> kFoldableActivations = {"Relu", "Clip"};
 const std::vector<std::string> kEmbeddingOps = {"Gather"};
+const std::vector<std::string> kRecurrentOps = {"LSTM", "GRU", "RNN"};  // weights only: no integer RNN in QDQ
 
 bool isOneOf(const std::string& op, const std::vector<std::string>& ops) {
   return std::find(ops.begin(), ops.end(), op) != ops.end();
@@ -32,7 +33,8 @@ bool isOneOf(const std::string& op, const std::vector<std::string>& ops) {
 
 std::vector<std::string> defaultStaticOpTypes() {
   std::vector<std::string> all;
-  for (const auto* list : {&kWeightedOps, &kRequantizingOps, &kSharedScaleOps, &kFoldableActivations, &kEmbeddingOps})
+  for (const auto* list : {&kWeightedOps, &kRequantizingOps, &kSharedScaleOps, &kFoldableActivations, &kEmbeddingOps,
+                            &kRecurrentOps})
     all.insert(all.end(), list->begin(), list->end());
   return all;
 }
@@ -295,6 +297,26 @@ void StaticQuantizer::rewrite() {
   for (Node* n : weightsOnly_) quantizeWeights(n);
 }
 
+// W and R of LSTM/GRU/RNN in every graph: int8 behind DequantizeLinear, one scale per
+// gate row (axis 1 of [directions, gates * hidden, inputs]); the recurrence stays float.
+void quantizeRecurrentWeights(Graph& main, const QuantizeOptions& options, const Scope& scope,
+                              WeightQuantizer& weights, QuantizationResult& result) {
+  const QuantType type = *quantTypeFromName(options.weightType, options.reduceRange);
+  const bool symmetric = type.isSigned() || options.symmetric;
+  main.forEachGraph([&](Graph& g) {
+    for (Node* n : g.nodeList()) {
+      if (!scope.contains(*n) || !isOneOf(n->opType(), kRecurrentOps)) continue;
+      bool any = false;
+      for (size_t input : {1, 2}) {
+        const auto rank = knownRank(n->input(input));
+        const int64_t axis = options.perChannel && (!rank || *rank == 3) ? 1 : -1;
+        any = weights.quantizeInput(*n, input, type, symmetric, axis, 0).has_value() || any;
+      }
+      if (any) result.bump(n->opType() + " weights quantized (recurrence stays float)");
+    }
+  });
+}
+
 // Gather tables (embeddings) of every graph.
 void quantizeEmbeddings(Graph& main, const QuantizeOptions& options, const Scope& scope, WeightQuantizer& weights,
                         QuantizationResult& result) {
@@ -321,7 +343,8 @@ CalibrationOptions calibrationOptions(const QuantizeOptions& options, int thread
 
 }  // namespace
 
-Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context) {
+Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context,
+                                            std::map<std::string, TensorRange>* rangeCache) {
   if (!context.calibrationData)
     return usageError("static quantization needs calibration data (--calib-data DATA); random data is never used");
   QuantizationResult result;
@@ -352,13 +375,24 @@ Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions&
   for (const auto& q : quantizers) q->calibrationTensors(q->isBody() ? bodyTensors : mainTensors);
   std::set<std::string> all = mainTensors;
   all.insert(bodyTensors.begin(), bodyTensors.end());
-  ASSIGN_OR_RETURN(auto ranges, calibrateRanges(model, data, all, calibrationOptions(options, context.threads),
-                                                &bodyTensors));
+  const bool cacheable = rangeCache && !options.equalize && !options.smoothQuant;
+  const bool cached = cacheable && !rangeCache->empty() &&
+                      std::all_of(mainTensors.begin(), mainTensors.end(),
+                                  [&](const std::string& name) { return rangeCache->count(name) > 0; });
+  std::map<std::string, TensorRange> ranges;
+  if (cached) {
+    ranges = *rangeCache;
+  } else {
+    ASSIGN_OR_RETURN(ranges, calibrateRanges(model, data, all, calibrationOptions(options, context.threads),
+                                             &bodyTensors));
+    if (cacheable) *rangeCache = ranges;
+  }
   for (const auto& q : quantizers) {
     q->applyRanges(ranges);
     q->rewrite();
   }
   quantizeEmbeddings(model.graph(), options, scope, weights, result);
+  quantizeRecurrentWeights(model.graph(), options, scope, weights, result);
   if (floatModel)
     RETURN_IF_ERROR(correctBias(*floatModel, model, data, options.calibSamples, context.threads, result).status());
   if (options.format == "qoperator") RETURN_IF_ERROR(convertToQOperator(model, result));

@@ -14,9 +14,14 @@
 // Skipped: Constant nodes (already constant), nodes outside ai.onnx, nodes with
 // subgraphs, random ops (RandomNormal/Uniform(Like), Multinomial, Bernoulli),
 // Dropout in training mode, QuantizeLinear/DequantizeLinear (a QDQ model must keep
-// them), ops the built-in runtime cannot run or that fail on their inputs, and
-// folds whose output is larger than both max-elements and the node's inputs
-// (ConstantOfShape/Expand/Tile blow-ups would store what the graph computes cheaply).
+// them), ops the built-in runtime cannot run or that fail on their inputs, and folds
+// that would make the model bigger: the outputs' bytes must fit in the bytes of the
+// constant inputs the fold frees (those only this node reads), or in kFreeGrowthBytes
+// (shape arithmetic). So a Transpose of a weight that other nodes also read, a Cast or
+// DequantizeLinear that widens weights, and ConstantOfShape/Expand/Tile blow-ups stay
+// (a real audio model grew 42% when such folds were materialised). allow-growth=true
+// restores the old budget: folds whose output is larger than both max-elements and the
+// node's inputs are refused.
 //
 // Math: the node runs through the built-in runtime's own kernel, so a folded value
 // is bit-identical to what running the original graph computes. With shapes=true:
@@ -33,14 +38,19 @@
 
 namespace onnxpress {
 
+inline constexpr int64_t kFreeGrowthBytes = 1024;
+
 struct FoldConstantsOptions {
+  bool allowGrowth = false;
   int64_t maxElements = int64_t{1} << 20;
   bool shapes = true;
   bool initializers = true;
   template <class V>
   void visitOptions(V& v) {
+    v("allow-growth", allowGrowth, "fold even when the model gets bigger (up to max-elements per output)");
     v("max-elements", maxElements,
-      "largest folded output (elements) allowed when the fold makes the data bigger than the node's inputs");
+      "allow-growth: largest folded output (elements) allowed when the fold makes the data bigger than the node's "
+      "inputs");
     v("shapes", shapes, "also fold Shape/Size (and Gather/Slice of Shape) from statically inferred shapes");
     v("initializers", initializers, "turn Constant nodes into initializers (not those that are graph outputs)");
   }

@@ -1,4 +1,5 @@
 // QuantizedTensorInfo: what a quantization pass did to one tensor, for the report
+// (QuantizationPlan: which layers min-fidelity kept float, and why)
 // (per tensor: type, scale and zero point; per layer: SQNR on calibration data).
 // The quantize pass emits one per tensor through PassContext::records.
 #pragma once
@@ -25,6 +26,23 @@ struct QuantizedTensorInfo : PassRecord {
   std::vector<int32_t> zeroPoint;   // the first kMaxListed zero points
   std::optional<float> rangeMin, rangeMax;  // calibrated range (activations)
   std::optional<double> sqnrDb;     // quantization error of this tensor (weights: exact; activations: on calibration data)
+};
+
+/// One layer the min-fidelity search measured: the SNR it loses when quantized.
+struct LayerFallback {
+  std::string node, op;
+  double dropDb = 0;
+  bool keptFloat = false;
+};
+
+/// The mixed-precision plan of min-fidelity (see MixedPrecision.h), for the report.
+struct QuantizationPlan : PassRecord {
+  std::string target;                            // "30 dB SNR" or "cosine 0.999"
+  double fidelityBefore = 0, fidelityAfter = 0;  // every layer quantized / the plan, in the target's unit
+  bool met = false;
+  int tries = 0;                         // quantize-and-measure runs
+  std::vector<LayerFallback> layers;  // worst first
+  std::string excludeNodes;              // the plan as the replayable exclude-nodes value
 };
 
 /// What a quantization step returns: the generic result plus one record per tensor

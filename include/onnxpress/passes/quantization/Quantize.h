@@ -52,6 +52,8 @@ struct QuantizeOptions {
   bool equalize = false;
   bool smoothQuant = false;
   double smoothQuantAlpha = 0.5;
+  std::string minFidelity = "auto";
+  int64_t fallbackSamples = 32;
   template <class V>
   void visitOptions(V& v) {
     v("mode", mode, "static, dynamic, weight-only, fp16 or bf16");
@@ -81,6 +83,11 @@ struct QuantizeOptions {
     v("equalize", equalize, "static: cross-layer equalization of consecutive Conv/Gemm weights before quantizing");
     v("smoothquant", smoothQuant, "static: migrate activation outliers of MatMul inputs into the weights");
     v("smoothquant-alpha", smoothQuantAlpha, "smoothquant migration strength in [0, 1]");
+    v("min-fidelity", minFidelity,
+      "static/dynamic: keep the layers that lose the most float until the outputs on the calibration data reach "
+      "this SNR (30dB) or cosine (0.999) against the float model; the plan is replayable as exclude-nodes. auto: "
+      "30dB when there is calibration data, off otherwise; off: never");
+    v("fallback-samples", fallbackSamples, "min-fidelity: calibration samples the fidelity is measured on (0: all)");
   }
   Status validate() const;
 };
@@ -90,7 +97,9 @@ class QuantizePass final : public PassBase<QuantizePass, QuantizeOptions> {
   static constexpr std::string_view kName = "quantize";
   using PassBase::PassBase;
   Expected<PassResult> run(Model& model, PassContext& context) override;
-  bool needsCalibrationData() const override { return options_.mode == "static"; }
+  bool needsCalibrationData() const override {
+    return options_.mode == "static" || (options_.minFidelity != "auto" && options_.minFidelity != "off");
+  }
 };
 
 }  // namespace onnxpress

@@ -29,12 +29,20 @@
 // bias-correction adjusts the int32 biases of the QDQ model afterwards.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "onnxpress/pass/Pass.h"
+#include "onnxpress/passes/quantization/Calibration.h"
 #include "onnxpress/passes/quantization/QuantizationRecord.h"
 #include "onnxpress/passes/quantization/Quantize.h"
 
 namespace onnxpress::quant {
 
-Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context);
+/// `rangeCache`, when given, keeps the calibrated ranges by tensor name: a later call on
+/// the same float model with fewer layers (min-fidelity's tries) calibrates nothing.
+/// Not used with equalize or smoothquant, which change the model before calibration.
+Expected<QuantizationResult> quantizeStatic(Model& model, const QuantizeOptions& options, PassContext& context,
+                                            std::map<std::string, TensorRange>* rangeCache = nullptr);
 
 }  // namespace onnxpress::quant
