@@ -41,20 +41,46 @@ struct LayerTable {
   std::unordered_map<std::string, size_t> rowOf;  // tensor name -> row
 };
 
+// Every graph of a model with the prefix that qualifies its tensors: "" for the main
+// graph, "<node>/<attribute>/" for an If/Loop/Scan body (nested bodies chain).
+std::vector<std::pair<const Graph*, std::string>> graphsWithPrefixes(const Graph& main) {
+  std::vector<std::pair<const Graph*, std::string>> out = {{&main, ""}};
+  for (size_t i = 0; i < out.size(); ++i) {
+    const auto [graph, prefix] = out[i];
+    for (const Node* n : graph->nodes())
+      for (const Attribute& a : n->attributes())
+        for (size_t k = 0; k < a.graphs.size(); ++k)
+          out.emplace_back(a.graphs[k].get(),
+                           fmt::format("{}{}/{}{}/", prefix, n->name().empty() ? n->opType() : n->name(), a.name,
+                                       a.graphs.size() > 1 ? fmt::format("[{}]", k) : ""));
+  }
+  return out;
+}
+
+std::unordered_map<const Graph*, std::string> prefixMap(const Graph& main) {
+  std::unordered_map<const Graph*, std::string> map;
+  for (const auto& [g, prefix] : graphsWithPrefixes(main)) map[g] = prefix;
+  return map;
+}
+
 Expected<LayerTable> sharedTensors(const Graph& a, const Graph& b, const CompareOptions& options) {
   std::unordered_set<std::string> producedByB;
-  for (const Node* n : b.nodes())
-    for (const Value* out : n->outputs())
-      if (out && isActivation(out)) producedByB.insert(out->name());
+  for (const auto& [g, prefix] : graphsWithPrefixes(b))
+    for (const Node* n : g->nodes())
+      for (const Value* out : n->outputs())
+        if (out && isActivation(out)) producedByB.insert(prefix + out->name());
   LayerTable table;
-  ASSIGN_OR_RETURN(std::vector<Node*> order, a.topologicalOrder());
-  for (const Node* n : order)
-    for (const Value* out : n->outputs()) {
-      if (!out || !isActivation(out) || !producedByB.count(out->name())) continue;
-      table.rowOf[out->name()] = table.rows.size();
-      table.rows.push_back(rowFor(out));
-      table.accumulators.emplace_back(options.atol, options.rtol);
-    }
+  for (const auto& [g, prefix] : graphsWithPrefixes(a)) {
+    ASSIGN_OR_RETURN(std::vector<Node*> order, g->topologicalOrder());
+    for (const Node* n : order)
+      for (const Value* out : n->outputs()) {
+        if (!out || !isActivation(out) || !producedByB.count(prefix + out->name())) continue;
+        table.rowOf[prefix + out->name()] = table.rows.size();
+        table.rows.push_back(rowFor(out));
+        table.rows.back().name = prefix + out->name();
+        table.accumulators.emplace_back(options.atol, options.rtol);
+      }
+  }
   return table;
 }
 
@@ -107,13 +133,20 @@ Expected<ModelComparison> compareModels(const Model& a, const Model& b, Dataset&
 
   // B's shared tensors of the current sample, waiting for A's twin.
   std::unordered_map<std::string, TensorData> pending;
+  // Bodies run once per If/Loop iteration: a tensor's last value of the sample is compared.
+  const auto prefixesA = prefixMap(a.graph()), prefixesB = prefixMap(b.graph());
+  auto qualified = [](const std::unordered_map<const Graph*, std::string>& prefixes, const Node& node, size_t j) {
+    auto it = prefixes.find(node.graph());
+    return it == prefixes.end() ? std::string() : it->second + node.output(j)->name();
+  };
   runtime::TensorObserver observeB = [&](const Node& node, size_t j, const TensorData& t) {
-    const std::string& name = node.output(j)->name();
-    if (node.graph() == &b.graph() && layers.rowOf.count(name)) pending[name] = t;  // shares storage, no copy
+    const std::string name = qualified(prefixesB, node, j);
+    if (!name.empty() && layers.rowOf.count(name)) pending[name] = t;  // shares storage, no copy
   };
   runtime::TensorObserver observeA = [&](const Node& node, size_t j, const TensorData& t) {
-    if (node.graph() != &a.graph()) return;
-    auto row = layers.rowOf.find(node.output(j)->name());
+    const std::string name = qualified(prefixesA, node, j);
+    if (name.empty()) return;
+    auto row = layers.rowOf.find(name);
     auto twin = row == layers.rowOf.end() ? pending.end() : pending.find(row->first);
     if (twin == pending.end()) return;
     TensorComparison& cmp = layers.rows[row->second];

@@ -172,6 +172,18 @@ for moved in ("Clip min", "Unsqueeze axes", "Squeeze axes"):
 print("If-branch activations calibrated; opset 9 carried to 13:", sorted(k for k in p9 if k.startswith("opset")))
 PYEOF
 
+# compare --per-layer descends into If bodies: the branch's tensors are rows, qualified by
+# the If node and branch.
+"$BIN" -q compare "$TMP/if_weights.onnx" "$TMP/if_weights_static.onnx" --data "$CALIB" --samples 4 --per-layer \
+  --json > "$TMP/compare_if.json"
+/usr/bin/python3 - "$TMP/compare_if.json" <<'PYEOF'
+import json, sys
+rows = [l["name"] for l in json.load(open(sys.argv[1]))["layers"]]
+inside = [r for r in rows if r.startswith("head_if/then_branch/")]
+assert inside, rows
+print(f"compare --per-layer: {len(inside)} tensors inside head_if/then_branch")
+PYEOF
+
 # A fixed Fourier-basis Conv over a raw signal stays float in both modes by default (dynamic
 # int8 of the signal destroyed a real VAD model); the layers after it are quantized.
 for mode in dynamic static; do
