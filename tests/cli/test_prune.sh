@@ -68,14 +68,21 @@ PYEOF
 "$BIN" -q compress "$SAMPLE" -o "$TMP/u50_compress.onnx" --passes "prune{sparsity=0.5}" > /dev/null
 cmp "$TMP/u50.onnx" "$TMP/u50_compress.onnx"
 
-# 3. 2:4 along the reduction dim: Conv rows of Cin*kh*kw, Gemm (transB=1) rows of K.
+# 3. 2:4 along the reduction dim: Conv in groups of 4 input channels at each kernel
+#    position (TensorRT's layout; the first Conv, 1 input channel, is skipped and counted),
+#    Gemm (transB=1) rows of K.
 "$BIN" -q prune "$SAMPLE" -o "$TMP/nm.onnx" --granularity n:m --n-m 2:4 --json > "$TMP/nm.json"
-/usr/bin/python3 - "$TMP/nm.onnx" "$TMP/nm.json" <<'PYEOF'
+/usr/bin/python3 - "$TMP/nm.onnx" "$TMP/nm.json" "$SAMPLE" <<'PYEOF'
 import json, sys, numpy as np, onnx
 from onnx import numpy_helper
 m = onnx.load(sys.argv[1])
 w = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
-for name in ["0.weight", "4.weight", "9.weight", "11.weight"]:
+original = {t.name: numpy_helper.to_array(t) for t in onnx.load(sys.argv[3]).graph.initializer}
+conv = w["4.weight"]  # [Co, Ci, kh, kw]: groups run along Ci
+groups = conv.reshape(conv.shape[0], conv.shape[1] // 4, 4, -1)
+assert ((groups != 0).sum(axis=2) == 2).all(), "4.weight: not 2 of every 4 input channels"
+assert (w["0.weight"] == original["0.weight"]).all()  # 1 input channel: skipped
+for name in ["9.weight", "11.weight"]:
     rows = w[name].reshape(w[name].shape[0], -1)
     for start in range(0, rows.shape[1], 4):
         group = rows[:, start:start + 4]
@@ -83,7 +90,8 @@ for name in ["0.weight", "4.weight", "9.weight", "11.weight"]:
         assert ((group != 0).sum(axis=1) <= keep).all(), (name, start)
 assert (w["0.bias"] != 0).all() and (w["9.bias"] != 0).all()   # biases untouched
 stats = json.load(open(sys.argv[2]))["passes"][0]["statistics"]
-assert stats["layers pruned"] == 4, stats
+assert stats["layers pruned"] == 3, stats
+assert stats["Conv weights skipped (input channels not a multiple of M)"] == 1, stats
 PYEOF
 
 # 4. Sparse storage: at 90% the big Gemm weight is stored as values + int64 indices.

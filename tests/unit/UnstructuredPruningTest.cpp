@@ -104,24 +104,31 @@ void expectNmPattern(const std::vector<float>& before, const std::vector<float>&
 
 }  // namespace
 
-TEST(UnstructuredPruning, TwoFourOnConvAlongTheFlattenedRowOfEachOutputChannel) {
-  // Rows of 3*3*3 = 27: six groups of 4 and a trailing group of 3, which keeps ceil(2*3/4) = 2.
+TEST(UnstructuredPruning, TwoFourOnConvAlongInputChannelsAtEachKernelPosition) {
+  // W [4, 8, 3, 3]: at each of the 9 kernel positions of each output channel, the 8 input
+  // channels form two groups of 4 that keep 2 each (TensorRT's layout). The second Conv
+  // has 3 input channels, not a multiple of 4: skipped and counted.
   Model m = parseModel(substitute(R"(
 <ir_version: 8, opset_import: ["" : 13]>
-g (float[1,3,5,5] X) => (float[1,4,5,5] Y)
-<float[4,3,3,3] W = $w$, float[4] B = $b$>
+g (float[1,8,5,5] X, float[1,3,5,5] Z) => (float[1,4,5,5] Y, float[1,4,5,5] V)
+<float[4,8,3,3] W = $w$, float[4] B = $b$, float[4,3,3,3] K = $k$>
 {
   Y = Conv <pads = [1, 1, 1, 1]> (X, W, B)
+  V = Conv <pads = [1, 1, 1, 1]> (Z, K)
 }
-)", {{"$w$", seededLiteral(108, 1)}, {"$b$", seededLiteral(4, 2, -0.01, 0.01)}}).c_str());
+)", {{"$w$", seededLiteral(288, 1)}, {"$b$", seededLiteral(4, 2, -0.01, 0.01)}, {"$k$", seededLiteral(108, 3)}})
+                               .c_str());
   const std::vector<float> before = weightValues(m, "W");
   const std::vector<float> bias = weightValues(m, "B");
+  const std::vector<float> untouched = weightValues(m, "K");
   PassResult r = runPrune(m, nm());
-  expectNmPattern(before, weightValues(m, "W"), 4, 27, 1, 2, 4);
+  expectNmPattern(before, weightValues(m, "W"), 4, 8, 9, 2, 4);
   EXPECT_EQ(weightValues(m, "B"), bias);  // biases are never pruned
+  EXPECT_EQ(weightValues(m, "K"), untouched);
   EXPECT_EQ(statistic(r, "layers pruned"), 1);
-  EXPECT_EQ(statistic(r, "weights zeroed"), 4 * (6 * 2 + 1));
-  EXPECT_EQ(statistic(r, "zero fraction (ppm)"), std::llround(1e6 * 52 / 108));
+  EXPECT_EQ(statistic(r, "Conv weights skipped (input channels not a multiple of M)"), 1);
+  EXPECT_EQ(statistic(r, "weights zeroed"), 144);
+  EXPECT_EQ(statistic(r, "zero fraction (ppm)"), 500000);
 }
 
 TEST(UnstructuredPruning, TwoFourOnGemmAlongKForBothTransB) {
@@ -180,7 +187,7 @@ g (float[1,2,4,4] X, float[3,2,2,2] K, float[3,6] A, float[5,6] W, float[6,5] V)
   const Node* conv = m.graph().outputs()[0]->producer();
   const Node* gemm = m.graph().outputs()[1]->producer();
   const Node* matmul = m.graph().outputs()[2]->producer();
-  EXPECT_EQ(reductionLayout(*conv, {3, 2, 2, 2}), (ReductionLayout{3, 8, 1}));
+  EXPECT_EQ(reductionLayout(*conv, {3, 2, 2, 2}), (ReductionLayout{3, 2, 4}));
   EXPECT_EQ(reductionLayout(*gemm, {5, 6}), (ReductionLayout{5, 6, 1}));
   EXPECT_EQ(reductionLayout(*matmul, {6, 5}), (ReductionLayout{1, 6, 5}));
   EXPECT_EQ(reductionLayout(*matmul, {6}), (ReductionLayout{1, 6, 1}));

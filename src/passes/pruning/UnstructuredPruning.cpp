@@ -142,7 +142,7 @@ int64_t zeroFlagged(PrunedWeight& w, const std::vector<bool>& flags, size_t offs
 
 // Reads the importance and which elements are nonzero, and for n:m the layout every
 // reader agrees on; false (with a statistic) when the weight must stay as it is.
-bool prepare(PrunedWeight& w, bool nm, Importance& importance, PassResult& result) {
+bool prepare(PrunedWeight& w, bool nm, NmPattern pattern, Importance& importance, PassResult& result) {
   const std::optional<std::vector<double>> values = doubleValues(*w.tensor);
   if (!values || static_cast<int64_t>(values->size()) != w.tensor->numElements()) {
     result.bump("weights skipped (not a constant float)");
@@ -161,6 +161,12 @@ bool prepare(PrunedWeight& w, bool nm, Importance& importance, PassResult& resul
       result.bump("weights skipped (no n:m layout)");
       return false;
     }
+    const bool conv = std::all_of(w.readers.begin(), w.readers.end(),
+                                  [](const PruneTarget* r) { return r->node->opType() == "Conv"; });
+    if (conv && layout->length % pattern.m != 0) {
+      result.bump("Conv weights skipped (input channels not a multiple of M)");
+      return false;
+    }
     w.layout = *layout;
   }
   w.nonzero.resize(values->size());
@@ -174,7 +180,9 @@ bool prepare(PrunedWeight& w, bool nm, Importance& importance, PassResult& resul
 
 std::optional<ReductionLayout> reductionLayout(const Node& layer, const std::vector<int64_t>& dims) {
   const std::string& op = layer.opType();
-  if (op == "Conv" && dims.size() >= 3) return ReductionLayout{dims[0], elementCount(dims, 1, dims.size()), 1};
+  // Conv [M, C/group, k...]: groups of input channels at each kernel position (TensorRT's
+  // and NVIDIA ASP's 2:4 layout), not along the flattened C/group * k.
+  if (op == "Conv" && dims.size() >= 3) return ReductionLayout{dims[0], dims[1], elementCount(dims, 2, dims.size())};
   if (op == "Gemm" && dims.size() == 2)
     return layer.intAttr("transB", 0) ? ReductionLayout{dims[0], dims[1], 1} : ReductionLayout{1, dims[0], dims[1]};
   if (op == "MatMul" && dims.size() == 1) return ReductionLayout{1, dims[0], 1};
@@ -196,7 +204,7 @@ Expected<PassResult> pruneUnstructured(Model&, const PruneOptions& options, cons
   std::vector<PrunedWeight*> weights, pooled;
   int64_t zeroed = 0;
   for (PrunedWeight& w : candidates) {
-    if (w.sparsity <= 0 || !prepare(w, nm, importance, result)) continue;
+    if (w.sparsity <= 0 || !prepare(w, nm, pattern, importance, result)) continue;
     weights.push_back(&w);
     if (global && w.sparsity == options.sparsity) {
       pooled.push_back(&w);

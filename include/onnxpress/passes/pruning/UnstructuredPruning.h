@@ -34,12 +34,16 @@
 //   n:m         `sparsity` is ignored (a per-layer 0 keeps a layer dense). The
 //               reduction dimension, along which groups of M consecutive weights
 //               keep their N most important (ties: lower index kept):
-//                 Conv W[Co, Ci/group, k...]   each output channel's flattened row
-//                                              of Ci/group * prod(k) weights
+//                 Conv W[Co, Ci/group, k...]   axis 1: M consecutive input channels at
+//                                              each kernel position, per output channel
+//                                              (TensorRT's and NVIDIA ASP's layout);
+//                                              Ci/group not a multiple of M: skipped,
+//                                              "Conv weights skipped (input channels not
+//                                              a multiple of M)"
 //                 Gemm B, transB=0: [K, N]     axis 0: M consecutive rows, per column
 //                 Gemm B, transB=1: [N, K]     axis 1: M consecutive columns, per row
 //                 MatMul B[..., K, N]          axis -2, per column (and batch); B[K]: K
-//               A trailing group of r < M weights (K not a multiple of M) keeps
+//               For Gemm/MatMul a trailing group of r < M weights (K not a multiple of M) keeps
 //               ceil(N * r / M) of them, so no group is sparser than N:M. A weight
 //               read with two different layouts is skipped.
 //   Zeroing writes +0.0; every other element keeps its bits, in any float dtype.
