@@ -2,13 +2,14 @@
 #   make demo            install, build, run onnxpress on the bundled sample model
 #   make test            install, build, run every test (ctest)
 #   make test-sanitize   unit and conformance tests under AddressSanitizer + UBSan (build-asan/)
+#   make corpus          quantize the real-model corpus with every tool and score it (bench/corpus/README.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 # CI builds treat warnings in onnxpress's own code as errors.
 CMAKE_FLAGS ?= $(if $(CI),-DONNXPRESS_WERROR=ON)
 
-.PHONY: all deps build test demo test-sanitize clean
+.PHONY: all deps build test demo test-sanitize corpus clean
 
 all: build
 
@@ -36,6 +37,25 @@ test-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DONNXPRESS_SANITIZE=ON -DONNXPRESS_PCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 $(CMAKE_FLAGS) > $(ASAN_BUILD).configure.log 2>&1 || { cat $(ASAN_BUILD).configure.log; exit 1; }
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target onnxpress_unit_tests onnxpress_conformance
 	@cd $(ASAN_BUILD) && ONNXPRESS_CONFORMANCE_STRIDE=10 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E '^cli\.'
+
+# Real-model corpus (issue 13), not part of `make test`. Installs what is missing
+# (the Debian packages and pip packages that bench/corpus/tasks/*.py declare, into
+# bench/.venv-peers; skipped while the list is unchanged), then runs every corpus
+# model through every tool with $(BUILD)/bin/onnxpress (built first, as for `make test`).
+# CORPUS_ARGS goes to run.py, e.g. CORPUS_ARGS="--models ppocr_rec --tools ours-static".
+PEERS_VENV ?= bench/.venv-peers
+CORPUS_ARGS ?=
+corpus: build
+	@missing=$$(for p in $$(/usr/bin/python3 bench/corpus/corpus.py apt-requirements); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "corpus: apt-get install $$missing" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	@test -x $(PEERS_VENV)/bin/python || /usr/bin/python3 -m venv $(PEERS_VENV)
+	@/usr/bin/python3 bench/corpus/corpus.py pip-requirements > $(PEERS_VENV)/corpus-requirements.new
+	@if ! cmp -s $(PEERS_VENV)/corpus-requirements.new $(PEERS_VENV)/corpus-requirements.txt; then \
+	  $(PEERS_VENV)/bin/pip install -q --disable-pip-version-check -r $(PEERS_VENV)/corpus-requirements.new && \
+	  { $(PEERS_VENV)/bin/pip install -q --disable-pip-version-check nncf || echo "corpus: nncf did not install; its rows will say so" >&2; } && \
+	  mv $(PEERS_VENV)/corpus-requirements.new $(PEERS_VENV)/corpus-requirements.txt; fi
+	@$(PEERS_VENV)/bin/python bench/corpus/run.py --binary $(BUILD)/bin/onnxpress $(CORPUS_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log
