@@ -67,5 +67,10 @@ for cmd in inspect passes compress; do
   "$BIN" "$cmd" --help >/dev/null || { echo "FAIL: $cmd --help"; fails=$((fails + 1)); }
 done
 
+# Global options are accepted after the subcommand too (-q there silences the info log).
+checks=$((checks + 1))
+out=$("$BIN" quantize "$SRC/models/fashion_mnist/model.onnx" -o "$TMP/q_after.onnx" --mode dynamic -q -n 0 2>&1 >/dev/null)
+{ [ -z "$out" ] && [ -s "$TMP/q_after.onnx" ]; } || { echo "FAIL: -q after the subcommand: $out"; fails=$((fails + 1)); }
+
 echo "cli errors: $((checks - fails)) of $checks checks passed"
 [ "$fails" = 0 ]

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"onnxpress: make ONNX models smaller and faster, and measure what it costs in accuracy"};
   app.require_subcommand(1);
+  app.fallthrough();  // subcommands created below accept -v/-q after their name too
   app.set_version_flag("--version", std::string("onnxpress ") + ONNXPRESS_VERSION);
   int verbosity = 0;
   bool quiet = false;
