@@ -145,7 +145,7 @@ json passRecordToJson(const PassEntry& r) {
   for (const QuantizationPlan* plan : recordsOf<QuantizationPlan>(r.records)) {
     json layers = json::array();
     for (const LayerFallback& l : plan->layers)
-      layers.push_back({{"node", l.node}, {"op", l.op}, {"drop_db", l.dropDb}, {"kept_float", l.keptFloat}});
+      layers.push_back({{"node", l.node}, {"op", l.op}, {"alone_snr_db", l.aloneSnrDb}, {"kept_float", l.keptFloat}});
     entry["quantization_plan"] = {{"target", plan->target},          {"fidelity_before", plan->fidelityBefore},
                                   {"fidelity_after", plan->fidelityAfter}, {"met", plan->met},
                                   {"tries", plan->tries},            {"exclude_nodes", plan->excludeNodes},

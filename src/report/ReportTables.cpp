@@ -218,11 +218,11 @@ ReportTable quantizedTensorsTable(const CompressionReport& r) {
 }
 
 ReportTable quantizationPlanTable(const CompressionReport& r) {
-  ReportTable table{{"layer", "op", "SNR lost when quantized", "precision"}, {}};
+  ReportTable table{{"layer", "op", "output SNR with only this layer int8", "precision"}, {}};
   for (const PassEntry& p : r.passes)
     for (const QuantizationPlan* plan : recordsOf<QuantizationPlan>(p.records))
       for (const LayerFallback& l : plan->layers)
-        table.rows.push_back({l.node, l.op, fmt::format("{:.1f} dB", l.dropDb), l.keptFloat ? "float (fallback)" : "int8"});
+        table.rows.push_back({l.node, l.op, fmt::format("{:.1f} dB", l.aloneSnrDb), l.keptFloat ? "float (fallback)" : "int8"});
   return table;
 }
 

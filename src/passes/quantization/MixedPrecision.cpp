@@ -19,6 +19,7 @@ using runtime::TensorData;
 namespace {
 
 constexpr double kSnrCapDb = 100.0;
+constexpr int64_t kSensitivitySamples = 4;
 
 const std::vector<std::string> kLayerOps = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "LSTM", "GRU",
                                             "Gather", "AveragePool", "GlobalAveragePool"};
@@ -108,10 +109,10 @@ class Measurer {
   }
 
   /// The worst output's fidelity of `candidate` against the reference.
-  Expected<double> fidelity(const Model& candidate, const FidelityTarget& target) {
+  Expected<double> fidelity(const Model& candidate, const FidelityTarget& target, int64_t limit = 0) {
     ASSIGN_OR_RETURN(auto executor, makeExecutor(candidate));
     std::vector<OutputScore> scores;
-    for (int64_t s = 0; s < samples_; ++s) {
+    for (int64_t s = 0; s < (limit > 0 ? std::min(limit, samples_) : samples_); ++s) {
       ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, s));
       ASSIGN_OR_RETURN(auto outputs, executor->run(feed));
       const auto& ref = reference_[static_cast<size_t>(s)];
@@ -121,43 +122,6 @@ class Measurer {
     double worst = std::numeric_limits<double>::infinity();
     for (const OutputScore& score : scores) worst = std::min(worst, score.value(target));
     return worst;
-  }
-
-  /// SNR of every float tensor named in `watched`, candidate against reference, on the
-  /// first few samples.
-  Expected<std::map<std::string, double>> tensorSnr(const Model& reference, const Model& candidate,
-                                                    const std::set<std::string>& watched, int64_t samples) {
-    ASSIGN_OR_RETURN(auto refExec, makeExecutor(reference));
-    ASSIGN_OR_RETURN(auto candExec, makeExecutor(candidate));
-    std::map<std::string, std::pair<double, double>> energy;  // signal, noise
-    for (int64_t s = 0; s < std::min(samples, samples_); ++s) {
-      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, s));
-      std::unordered_map<std::string, TensorData> kept;  // shares storage, no copies
-      for (const auto& [name, value] : feed)
-        if (watched.count(name)) kept[name] = value;
-      ASSIGN_OR_RETURN(auto refOut, refExec->run(feed, [&](const Node& node, size_t i, const TensorData& t) {
-        const Value* v = node.output(i);
-        if (v && watched.count(v->name()) && t.dtype() == DataType::Float) kept[v->name()] = t;
-      }));
-      (void)refOut;
-      ASSIGN_OR_RETURN(auto candOut, candExec->run(feed, [&](const Node& node, size_t i, const TensorData& t) {
-        const Value* v = node.output(i);
-        if (!v || t.dtype() != DataType::Float) return;
-        auto it = kept.find(v->name());
-        if (it == kept.end() || it->second.numElements() != t.numElements()) return;
-        auto& [signal, noise] = energy[v->name()];
-        const float* a = it->second.data<float>();
-        const float* b = t.data<float>();
-        for (int64_t k = 0; k < t.numElements(); ++k) {
-          signal += double(a[k]) * a[k];
-          noise += (double(a[k]) - b[k]) * (double(a[k]) - b[k]);
-        }
-      }));
-      (void)candOut;
-    }
-    std::map<std::string, double> snr;
-    for (const auto& [name, e] : energy) snr[name] = snrDb(e.first, e.second);
-    return snr;
   }
 
  private:
@@ -288,27 +252,28 @@ Expected<QuantizationResult> quantizeWithFallback(Model& model, const QuantizeOp
     return full;
   }
 
-  // Sensitivity: the SNR each layer loses, on the fully quantized model. Layers are
-  // matched by output name, and the float model's nodes get names for the plan.
+  // Sensitivity: the outputs' SNR with each layer alone quantized (every other layer
+  // float), on the first kSensitivitySamples samples. The harm a layer does downstream
+  // counts (a quantized attention-mask Add is harmless at its own output and ruins
+  // the Softmax after it), which the SNR a layer loses at its own output missed.
   nameUnnamedNodes(floatModel);
   const std::vector<const Node*> layers = quantizedLayers(floatModel, model);
-  std::set<std::string> watched;
-  for (const Node* n : layers) {
-    watched.insert(n->output(0)->name());
-    for (const Value* in : n->inputs())
-      if (in && !isConstant(in)) watched.insert(in->name());
-  }
-  ASSIGN_OR_RETURN(auto snr, measurer.tensorSnr(floatModel, model, watched, 4));
-  for (const Node* n : layers) {
-    auto out = snr.find(n->output(0)->name());
-    if (out == snr.end()) continue;
-    double inputSnr = kSnrCapDb;
-    for (const Value* in : n->inputs())
-      if (auto it = in ? snr.find(in->name()) : snr.end(); it != snr.end()) inputSnr = std::min(inputSnr, it->second);
-    plan.layers.push_back({n->name(), n->opType(), inputSnr - out->second, false});
+  std::vector<std::string> names;
+  for (const Node* n : layers) names.push_back(n->name());
+  const FidelityTarget snr{false, kAutoFidelityDb, false};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::vector<std::string> others = names;
+    others.erase(others.begin() + static_cast<std::ptrdiff_t>(i));
+    QuantizeOptions alone = options;
+    alone.excludeNodes = excludePattern(options.excludeNodes, others);
+    Model candidate = floatModel.clone();
+    ASSIGN_OR_RETURN(QuantizationResult ignored, quantizeOnce(candidate, alone));
+    (void)ignored;
+    ASSIGN_OR_RETURN(const double aloneSnr, measurer.fidelity(candidate, snr, kSensitivitySamples));
+    plan.layers.push_back({names[i], layers[i]->opType(), aloneSnr, false});
   }
   std::stable_sort(plan.layers.begin(), plan.layers.end(),
-                   [](const LayerFallback& a, const LayerFallback& b) { return a.dropDb > b.dropDb; });
+                   [](const LayerFallback& a, const LayerFallback& b) { return a.aloneSnrDb < b.aloneSnrDb; });
 
   // Search: the k worst layers float, k doubling, then bisection.
   auto attempt = [&](size_t k) -> Expected<std::pair<Model, std::pair<QuantizationResult, double>>> {

@@ -1,7 +1,7 @@
 // Accuracy-aware quantization: the layers that cost the most stay float until a
 // fidelity target holds (quantize's `min-fidelity` option).
 //
-// Before (target 30 dB):                    After:
+// Before (target 30 dB):                     After:
 //   quantized model, outputs at 21.4 dB        the 3 worst layers float, 31.2 dB,
 //   vs float on the calibration samples        every other layer int8
 //
@@ -12,13 +12,13 @@
 // over every element of every sample, or the mean per-sample cosine of the flattened
 // output; integer outputs (indices, labels) count as the fraction of equal elements,
 // which must reach the cosine target, or 1 - 10^(-dB/10) for an SNR target.
-// Sensitivity of a layer is the SNR it loses on the fully quantized model:
-//   drop(n) = min over n's float activation inputs of SNR(input) - SNR(n's output)
-// measured by name on the first `sensitivitySamples` samples (one run of each model);
-// the error a layer adds, not the error it inherits. Search: the k worst layers stay
-// float for k = 1, 2, 4, ... until the target holds, then a bisection finds the least
-// k in (k/2, k]. Each try quantizes again (static mode reuses the first calibration)
-// and runs the model over the samples: 2 log2(layers) tries at most.
+// Sensitivity of a layer is the outputs' SNR when it alone is quantized (every other
+// layer float), on the first 4 samples: one quantize-and-run per layer. It counts the
+// harm a layer does downstream (a quantized attention-mask Add is exact at its own
+// output and ruins the Softmax after it; MiniLM fell to -1 dB that way). Search: the k
+// worst layers stay float for k = 1, 2, 4, ... until the target holds, then a bisection
+// finds the least k in (k/2, k]. Each try quantizes again (static mode reuses the first
+// calibration) and runs the model over the samples: 2 log2(layers) tries at most.
 //
 // The plan is replayable: the kept layers become `exclude-nodes=^(a|b|...)$` (joined to
 // the user's own pattern), written in the record and the statistics. Unnamed nodes

@@ -28,10 +28,10 @@ struct QuantizedTensorInfo : PassRecord {
   std::optional<double> sqnrDb;     // quantization error of this tensor (weights: exact; activations: on calibration data)
 };
 
-/// One layer the min-fidelity search measured: the SNR it loses when quantized.
+/// One layer the min-fidelity search measured: the output SNR when it alone is quantized.
 struct LayerFallback {
   std::string node, op;
-  double dropDb = 0;
+  double aloneSnrDb = 0;  // the outputs' SNR with only this layer quantized (capped at 100)
   bool keptFloat = false;
 };
 
