@@ -101,7 +101,7 @@ class Measurer {
   Status runReference(const Model& reference) {
     ASSIGN_OR_RETURN(auto executor, makeExecutor(reference));
     for (int64_t s = 0; s < samples_; ++s) {
-      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, s));
+      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, sampleIndex(s)));
       ASSIGN_OR_RETURN(auto outputs, executor->run(feed));
       reference_.push_back(std::move(outputs));
     }
@@ -113,7 +113,7 @@ class Measurer {
     ASSIGN_OR_RETURN(auto executor, makeExecutor(candidate));
     std::vector<OutputScore> scores;
     for (int64_t s = 0; s < (limit > 0 ? std::min(limit, samples_) : samples_); ++s) {
-      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, s));
+      ASSIGN_OR_RETURN(InputFeed feed, datasetFeed(data_, sampleIndex(s)));
       ASSIGN_OR_RETURN(auto outputs, executor->run(feed));
       const auto& ref = reference_[static_cast<size_t>(s)];
       scores.resize(ref.size());
@@ -125,6 +125,10 @@ class Measurer {
   }
 
  private:
+  // Samples spread evenly over the data: calibration sets are often sorted by class or
+  // source, and the first few would stand for one of them only.
+  int64_t sampleIndex(int64_t s) const { return s * data_.size() / samples_; }
+
   Expected<std::unique_ptr<runtime::Executor>> makeExecutor(const Model& model) const {
     runtime::ExecutorOptions options;
     options.threads = threads_;

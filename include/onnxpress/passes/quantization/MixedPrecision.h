@@ -8,7 +8,8 @@
 // Preconditions: DATA whose samples feed the model (the calibration data); a mode
 // that quantizes layers (static or dynamic).
 //
-// Math. Fidelity of a model is its worst output: SNR = 10 log10(sum x^2 / sum (x - q)^2)
+// Math. The samples are `samples` of the data spread evenly over it (calibration sets
+// are often sorted by class). Fidelity of a model is its worst output: SNR = 10 log10(sum x^2 / sum (x - q)^2)
 // over every element of every sample, or the mean per-sample cosine of the flattened
 // output; integer outputs (indices, labels) count as the fraction of equal elements,
 // which must reach the cosine target, or 1 - 10^(-dB/10) for an SNR target.
@@ -53,7 +54,7 @@ Expected<FidelityTarget> parseFidelityTarget(const std::string& text);
 using QuantizeOnce = std::function<Expected<QuantizationResult>(Model& model, const QuantizeOptions& options)>;
 
 /// Quantizes `model` with `quantizeOnce`, then keeps layers float until `target` holds
-/// on the first `samples` samples of `data`. The plan goes into `plan`.
+/// on `samples` samples of `data` spread evenly over it (0: all). The plan goes into `plan`.
 Expected<QuantizationResult> quantizeWithFallback(Model& model, const QuantizeOptions& options,
                                                   const FidelityTarget& target, Dataset& data, int64_t samples,
                                                   int threads, const QuantizeOnce& quantizeOnce,

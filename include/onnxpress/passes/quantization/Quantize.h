@@ -87,7 +87,7 @@ struct QuantizeOptions {
       "static/dynamic: keep the layers that lose the most float until the outputs on the calibration data reach "
       "this SNR (30dB) or cosine (0.999) against the float model; the plan is replayable as exclude-nodes. auto: "
       "30dB when there is calibration data, off otherwise; off: never");
-    v("fallback-samples", fallbackSamples, "min-fidelity: calibration samples the fidelity is measured on (0: all)");
+    v("fallback-samples", fallbackSamples, "min-fidelity: calibration samples (spread evenly over the data) the fidelity is measured on (0: all)");
   }
   Status validate() const;
 };
