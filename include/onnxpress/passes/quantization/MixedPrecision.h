@@ -38,13 +38,13 @@
 
 namespace onnxpress::quant {
 
-/// min-fidelity=auto: this SNR when there is calibration data (static mode always has it).
+/// min-fidelity=auto: this SNR in static mode (dynamic mode: no target).
 inline constexpr double kAutoFidelityDb = 30.0;
 
 struct FidelityTarget {
   bool cosine = false;  // else SNR in dB
   double value = 0;     // 0: no target
-  bool automatic = false;  // from min-fidelity=auto: skipped without data
+  bool automatic = false;  // from min-fidelity=auto: static mode only
   bool active() const { return value > 0; }
   std::string describe() const;
 };

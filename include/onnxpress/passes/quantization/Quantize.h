@@ -86,7 +86,7 @@ struct QuantizeOptions {
     v("min-fidelity", minFidelity,
       "static/dynamic: keep the layers that lose the most float until the outputs on the calibration data reach "
       "this SNR (30dB) or cosine (0.999) against the float model; the plan is replayable as exclude-nodes. auto: "
-      "30dB when there is calibration data, off otherwise; off: never");
+      "30dB in static mode, off in dynamic mode; off: never");
     v("fallback-samples", fallbackSamples, "min-fidelity: calibration samples (spread evenly over the data) the fidelity is measured on (0: all)");
   }
   Status validate() const;
@@ -98,7 +98,8 @@ class QuantizePass final : public PassBase<QuantizePass, QuantizeOptions> {
   using PassBase::PassBase;
   Expected<PassResult> run(Model& model, PassContext& context) override;
   bool needsCalibrationData() const override {
-    return options_.mode == "static" || (options_.minFidelity != "auto" && options_.minFidelity != "off");
+    return options_.mode == "static" ||
+           ((options_.mode == "dynamic") && options_.minFidelity != "auto" && options_.minFidelity != "off");
   }
 };
 
