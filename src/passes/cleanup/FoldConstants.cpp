@@ -349,7 +349,7 @@ class Folder {
     double produced = 0, producedBytes = 0;
     for (const auto& r : *results) {
       produced += static_cast<double>(r.empty() ? 0 : r.numElements());
-      producedBytes += static_cast<double>(r.empty() ? 0 : r.toTensor("").byteSize());
+      producedBytes += static_cast<double>(r.empty() ? 0 : dataTypeStorageBytes(r.dtype(), r.numElements()));
     }
     if (grows(produced, producedBytes)) {
       result_.bump("folds refused (the model would grow)");
