@@ -55,6 +55,29 @@ std::vector<float> floats(const runtime::TensorData& t) {
 }
 }  // namespace
 
+// The Gram-matrix SVD against its definition, for tall, wide and rank-deficient
+// matrices: U S V^T = M (to the sqrt(eps) resolution of the Gram route), orthonormal
+// columns where S > 0, S descending, and the rank of M nonzero values.
+TEST(LowRank, ThinSvdReconstructsTallWideAndRankDeficientMatrices) {
+  const std::vector<std::pair<Eigen::MatrixXd, Eigen::Index>> cases = {
+      {Eigen::MatrixXd::Random(9, 5), 5},
+      {Eigen::MatrixXd::Random(4, 11), 4},
+      {Eigen::MatrixXd(Eigen::MatrixXd::Random(8, 2) * Eigen::MatrixXd::Random(2, 6)), 2}};
+  for (const auto& [m, rank] : cases) {
+    const substitution::ThinSvd svd = substitution::thinSvd(m);
+    const Eigen::Index k = std::min(m.rows(), m.cols());
+    ASSERT_EQ(svd.singular.size(), k);
+    ASSERT_EQ(svd.u.rows(), m.rows());
+    ASSERT_EQ(svd.v.rows(), m.cols());
+    EXPECT_LT((svd.u * svd.singular.asDiagonal() * svd.v.transpose() - m).norm(), 1e-6 * m.norm());
+    for (Eigen::Index i = 1; i < k; ++i) EXPECT_GE(svd.singular(i - 1), svd.singular(i));
+    const Eigen::Index nonzero = (svd.singular.array() > 0).count();
+    EXPECT_EQ(nonzero, rank);
+    EXPECT_LT((svd.u.leftCols(nonzero).transpose() * svd.u.leftCols(nonzero) - Eigen::MatrixXd::Identity(nonzero, nonzero)).norm(), 1e-9);
+    EXPECT_LT((svd.v.transpose() * svd.v - Eigen::MatrixXd::Identity(k, k)).norm(), 1e-9);
+  }
+}
+
 TEST(LowRank, GemmAtFullRankIsExactAndKeepsAlphaBetaAndBias) {
   Model m = parseModel(substitute(R"(
 <ir_version: 8, opset_import: ["" : 13]>

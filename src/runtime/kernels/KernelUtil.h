@@ -134,25 +134,30 @@ void parallelFor(int64_t n, int threads, F&& fn, int64_t grain = 16384) {
 }
 
 /// Binary elementwise op with broadcasting: out[i] = op(a[ia], b[ib]).
+/// Float operands get contiguous and scalar fast paths; other types (index and
+/// mask arithmetic, small tensors) take the general row loop only, which keeps
+/// the instantiations of every op for every type cheap to compile.
 template <typename TA, typename TB, typename TO, typename Op>
 void broadcastBinary(const TensorData& a, const TensorData& b, TensorData& out, int threads, Op op) {
   const TA* pa = a.data<TA>();
   const TB* pb = b.data<TB>();
   TO* po = out.data<TO>();
   const int64_t n = out.numElements();
-  if (a.shape() == b.shape()) {
-    parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(pa[i], pb[i]); });
-    return;
-  }
-  if (b.numElements() == 1) {
-    const TB vb = pb[0];
-    parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(pa[i], vb); });
-    return;
-  }
-  if (a.numElements() == 1) {
-    const TA va = pa[0];
-    parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(va, pb[i]); });
-    return;
+  if constexpr (std::is_same_v<TA, float> || std::is_same_v<TB, float>) {
+    if (a.shape() == b.shape()) {
+      parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(pa[i], pb[i]); });
+      return;
+    }
+    if (b.numElements() == 1) {
+      const TB vb = pb[0];
+      parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(pa[i], vb); });
+      return;
+    }
+    if (a.numElements() == 1) {
+      const TA va = pa[0];
+      parallelFor(n, threads, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) po[i] = op(va, pb[i]); });
+      return;
+    }
   }
   const Shape& os = out.shape();
   const size_t rank = os.size();
@@ -161,10 +166,9 @@ void broadcastBinary(const TensorData& a, const TensorData& b, TensorData& out, 
   const int64_t ia = rank ? sa[rank - 1] : 0, ib = rank ? sb[rank - 1] : 0;
   const int64_t rows = inner ? n / inner : 0;
   parallelFor(rows, threads, [&](int64_t s, int64_t e) {
-    std::vector<int64_t> idx(rank, 0);
     for (int64_t row = s; row < e; ++row) {
       int64_t rem = row, offA = 0, offB = 0;
-      for (size_t d = rank - 1; d-- > 0;) {
+      for (size_t d = rank > 0 ? rank - 1 : 0; d-- > 0;) {
         const int64_t coord = rem % os[d];
         rem /= os[d];
         offA += coord * sa[d];

@@ -3,6 +3,7 @@
 // implicit form, with "..." broadcasting; contractions that are batched matrix
 // products run through MatMul's GEMM path, others through a generic loop).
 #include <Eigen/Core>
+#include <algorithm>
 #include <map>
 #include <string_view>
 
@@ -12,6 +13,23 @@
 namespace onnxpress::runtime {
 namespace {
 
+
+// Y (m x n, row-major) = A * B where A(i, l) = a[i * a0 + l * a1] and B(l, j) = b[l * b0 + j * b1].
+// Eigen's GEMM is instantiated for float and double only (each instantiation costs
+// seconds of compile time); integer products (index arithmetic, small) use this loop.
+template <typename T>
+void stridedProduct(const T* a, int64_t a0, int64_t a1, const T* b, int64_t b0, int64_t b1, T* y, int64_t m,
+                    int64_t k, int64_t n) {
+  std::fill(y, y + m * n, T(0));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t l = 0; l < k; ++l) {
+      const T ail = a[i * a0 + l * a1];
+      for (int64_t j = 0; j < n; ++j) y[i * n + j] += ail * b[l * b0 + j * b1];
+    }
+}
+
+template <typename T>
+constexpr bool kEigenProduct = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 // C[b] = A[b] (m x k) * B[b] (k x n) over broadcast batch dims.
 template <typename T>
@@ -42,10 +60,14 @@ Status batchedMatMul(const TensorData& A, const TensorData& B, TensorData& Y, co
       offA += c * stA[d];
       offB += c * stB[d];
     }
-    Eigen::Map<const RowMatrix<T>> Am(pa + offA * m * k, m, k);
-    Eigen::Map<const RowMatrix<T>> Bm(pb + offB * k * n, k, n);
-    Eigen::Map<RowMatrix<T>> Ym(py + bi * m * n, m, n);
-    Ym.noalias() = Am * Bm;
+    if constexpr (kEigenProduct<T>) {
+      Eigen::Map<const RowMatrix<T>> Am(pa + offA * m * k, m, k);
+      Eigen::Map<const RowMatrix<T>> Bm(pb + offB * k * n, k, n);
+      Eigen::Map<RowMatrix<T>> Ym(py + bi * m * n, m, n);
+      Ym.noalias() = Am * Bm;
+    } else {
+      stridedProduct(pa + offA * m * k, k, 1, pb + offB * k * n, n, 1, py + bi * m * n, m, k, n);
+    }
   };
   if (batches >= ctx.threads && batches > 1 && m * n * k < (1 << 22)) {
     Eigen::setNbThreads(1);
@@ -96,13 +118,19 @@ Expected<KernelFn> makeGemm(const KernelBuildContext& b) {
     }
     const bool ok = dispatch<TypeList<float, double, int32_t, int64_t, uint32_t, uint64_t>>(A.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      Eigen::Map<const RowMatrix<T>> Am(A.data<T>(), A.dim(0), A.dim(1));
-      Eigen::Map<const RowMatrix<T>> Bm(B.data<T>(), B.dim(0), B.dim(1));
       Eigen::Map<RowMatrix<T>> Ym(Y.data<T>(), m, n);
-      if (transA && transB) Ym.noalias() = Am.transpose() * Bm.transpose();
-      else if (transA) Ym.noalias() = Am.transpose() * Bm;
-      else if (transB) Ym.noalias() = Am * Bm.transpose();
-      else Ym.noalias() = Am * Bm;
+      if constexpr (std::is_same_v<T, float>) {
+        Eigen::Map<const RowMatrix<T>> Am(A.data<T>(), A.dim(0), A.dim(1));
+        Eigen::Map<const RowMatrix<T>> Bm(B.data<T>(), B.dim(0), B.dim(1));
+        if (transA && transB) Ym.noalias() = Am.transpose() * Bm.transpose();
+        else if (transA) Ym.noalias() = Am.transpose() * Bm;
+        else if (transB) Ym.noalias() = Am * Bm.transpose();
+        else Ym.noalias() = Am * Bm;
+      } else {
+        const int64_t a0 = transA ? 1 : A.dim(1), a1 = transA ? A.dim(1) : 1;
+        const int64_t b0 = transB ? 1 : B.dim(1), b1 = transB ? B.dim(1) : 1;
+        stridedProduct(A.data<T>(), a0, a1, B.data<T>(), b0, b1, Y.data<T>(), m, k, n);
+      }
       if (alpha != 1.0) Ym *= static_cast<T>(alpha);
       if (hasC && beta != 0.0) {
         const TensorData& C = ctx.input(2);

@@ -5,7 +5,7 @@
 // releaseIfUnused, eraseIfDead) come from ir/GraphUtil.h.
 #pragma once
 
-#include <Eigen/Dense>
+#include <Eigen/Core>
 
 #include <cstdint>
 #include <optional>
@@ -53,9 +53,9 @@ Node* createConv(Node* before, const std::string& suffix, Value* x, Value* w, Va
                  const ConvGeometry& geometry);
 
 /// m = u * diag(singular) * v^T with singular descending, u: rows x k, v: cols x k,
-/// k = min(rows, cols). Eigen's BDCSVD (Jacobi below 16 columns), compiled once here
-/// for every pass and test that needs an SVD: its instantiation is the slowest code
-/// in the project to compile.
+/// k = min(rows, cols). Computed from the eigen-decomposition of the smaller Gram
+/// matrix (the leading singular values, which truncation keeps, are exact to double
+/// precision; an SVD solver's instantiation was the slowest code in the project to compile).
 struct ThinSvd {
   Eigen::MatrixXd u;
   Eigen::VectorXd singular;
