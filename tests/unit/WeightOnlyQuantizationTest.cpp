@@ -417,3 +417,53 @@ g (float[2,6] X) => (float[2,3] A, float[2,3] B, float[2] C)
   EXPECT_FALSE(again.changed);
   EXPECT_FALSE(quant::upgradeOpset(m, 22, again).isOk());
 }
+
+// Opset 6's legacy broadcast (B aligned to A from `axis`) becomes numpy broadcasting:
+// B gets trailing 1-dims; without axis it already is numpy's right alignment.
+TEST(OpsetUpgrade, LegacyBroadcastOfOpset6BecomesNumpyBroadcast) {
+  const char* legacy = R"(
+<ir_version: 3, opset_import: ["" : 6]>
+g (float[2,3,4,5] X) => (float[2,3,4,5] Y)
+<float[3] B = {1.5, -2, 4}, float[5] S = {1, 2, 3, 4, 5}>
+{
+  T = Add <broadcast = 1, axis = 1> (X, B)
+  Y = Mul <broadcast = 1> (T, S)
+}
+)";
+  const char* numpy = R"(
+<ir_version: 7, opset_import: ["" : 13]>
+g (float[2,3,4,5] X) => (float[2,3,4,5] Y)
+<float[3,1,1] B = {1.5, -2, 4}, float[5] S = {1, 2, 3, 4, 5}>
+{
+  T = Add (X, B)
+  Y = Mul (T, S)
+}
+)";
+  Model reference = parseModel(numpy);
+  Model m = parseModel(legacy);
+  PassResult r;
+  Status s = quant::upgradeOpset(m, 13, r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_TRUE(m.graph().verify().isOk());
+  EXPECT_EQ(m.opsetVersion(""), 13);
+  EXPECT_EQ(statistic(r, "opset upgrade: Add legacy broadcast: input 1 given trailing 1-dims"), 1);
+  EXPECT_EQ(statistic(r, "opset upgrade: Mul legacy broadcast attributes dropped"), 1);
+  for (Node* n : m.graph().nodes()) {
+    EXPECT_EQ(n->attribute("broadcast"), nullptr) << n->describe();
+    EXPECT_EQ(n->attribute("axis"), nullptr) << n->describe();
+  }
+  expectSameOutputs(reference, m, 0, 0);
+
+  // A non-constant B along an axis cannot be carried without shapes: refused, named.
+  Model dynamic = parseModel(R"(
+<ir_version: 3, opset_import: ["" : 6]>
+g (float[2,3,4,5] X, float[3] B) => (float[2,3,4,5] Y)
+{
+  Y = Add <broadcast = 1, axis = 1> (X, B)
+}
+)");
+  PassResult refused;
+  Status d = quant::upgradeOpset(dynamic, 13, refused);
+  ASSERT_FALSE(d.isOk());
+  EXPECT_NE(d.message().find("legacy broadcast along axis 1"), std::string::npos) << d.message();
+}

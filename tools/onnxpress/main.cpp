@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   cli::addEvalCommand(app, action);
   cli::addCompareCommand(app, action);
   cli::addSensitivityCommand(app, action);
+  cli::addBatchCommands(app, action);
 
   try {
     app.parse(argc, argv);

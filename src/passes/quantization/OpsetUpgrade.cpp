@@ -14,7 +14,7 @@
 namespace onnxpress::quant {
 namespace {
 
-constexpr int64_t kLowestSource = 7;
+constexpr int64_t kLowestSource = 6;
 constexpr int64_t kHighestTarget = 21;
 
 // The reductions whose axes moved from attribute to input: ReduceSum at 13, the others at 18.
@@ -150,6 +150,52 @@ Status carrySoftmax(Node& node, const Bump& b) {
   return Status::ok();
 }
 
+// Opset 7 replaced the legacy broadcast (attribute broadcast=1, B aligned to A from
+// `axis`, default: B's dims are A's last ones) by numpy broadcasting (right-aligned).
+// Without axis, or when B reaches A's last dim from `axis`, they agree; otherwise a
+// constant B gets trailing 1-dims. A non-constant B, or an unknown rank of A, is refused.
+Status carryLegacyBroadcast(Node& node, const Bump& b) {
+  const Attribute* broadcast = node.attribute("broadcast");
+  const Attribute* axisAttribute = node.attribute("axis");
+  RETURN_IF_ERROR(requireLiteral(node, broadcast, b.target));
+  RETURN_IF_ERROR(requireLiteral(node, axisAttribute, b.target));
+  int64_t trailingOnes = 0;
+  Value* operand = node.numInputs() > 1 ? node.input(1) : nullptr;
+  if (broadcast && broadcast->i != 0 && axisAttribute && operand) {
+    const auto rankA = knownRank(node.input(0));
+    const auto constant = constantValue(operand);
+    if (!rankA || !constant)
+      return usageError("{} cannot be carried past opset 6: its legacy broadcast along axis {} needs the rank of "
+                        "input 0 and a constant input 1", node.describe(), axisAttribute->i);
+    const int64_t axis = axisAttribute->i < 0 ? axisAttribute->i + *rankA : axisAttribute->i;
+    trailingOnes = *rankA - axis - static_cast<int64_t>(constant->dims().size());
+    if (trailingOnes < 0)
+      return invalidInput("{}: input 1 of rank {} does not fit input 0 of rank {} from axis {}", node.describe(),
+                          constant->dims().size(), *rankA, axis);
+  }
+  if (!b.apply) return Status::ok();
+  if (trailingOnes > 0) {
+    const Tensor original = *constantValue(operand);
+    std::vector<int64_t> dims = original.dims();
+    dims.insert(dims.end(), static_cast<size_t>(trailingOnes), 1);
+    Tensor reshaped;
+    reshaped.setBytes(original.dtype(), std::move(dims),
+                      std::vector<uint8_t>(original.bytes().begin(), original.bytes().end()));
+    node.setInput(1, constantInput(node, "_numpy_broadcast", std::move(reshaped), b.inFunction));
+    b.count(node.opType() + " legacy broadcast: input 1 given trailing 1-dims");
+  }
+  if (broadcast || axisAttribute) b.count(node.opType() + " legacy broadcast attributes dropped");
+  node.removeAttribute("broadcast");
+  node.removeAttribute("axis");
+  return Status::ok();
+}
+
+bool hasLegacyBroadcast(const std::string& op) {
+  static constexpr std::array<std::string_view, 11> kOps = {"Add", "Sub", "Mul", "Div", "Pow", "And",
+                                                            "Or", "Xor", "Equal", "Greater", "Less"};
+  return std::find(kOps.begin(), kOps.end(), op) != kOps.end();
+}
+
 // Nearest rounding of Resize-10 and Upsample as ONNX Runtime implements them: truncation
 // (floor) when enlarging, ceil when shrinking. Mixed constant scales cannot be expressed.
 Expected<std::string> nearestModeOfScales(const Node& node, const Value* scales, int64_t target) {
@@ -171,6 +217,15 @@ Status bumpNode(Node& node, const Bump& b) {
   if (b.from < kLowestSource)
     return usageError("{}: opset {} is below {}, the oldest this upgrade carries", node.describe(), b.from,
                       kLowestSource);
+  if (b.crosses(7) && hasLegacyBroadcast(op)) RETURN_IF_ERROR(carryLegacyBroadcast(node, b));
+  if (b.crosses(7) && (op == "Gemm" || op == "BatchNormalization" || op == "Dropout") && b.apply) {
+    // Gemm's broadcast (C always broadcasts from 7) and the is_test flags were dropped.
+    for (const char* legacy : {"broadcast", "is_test"})
+      if (node.attribute(legacy)) {
+        node.removeAttribute(legacy);
+        b.count(fmt::format("{} {} attribute dropped", op, legacy));
+      }
+  }
   if (b.crosses(9) && op == "Scan")
     return usageError("{} cannot be carried past opset 8: Scan-9 has another signature", node.describe());
   if (b.crosses(9) && op == "BatchNormalization" && node.attribute("spatial")) {

@@ -9,9 +9,13 @@
 //
 // Policy (kOpsetUpgradePolicy below; the CLI's --help quotes it): a checked bump of
 // every ai.onnx node in the main graph, every If/Loop/Scan body and every model-local
-// function (each from its own import), from the model's opset (>= 7) to the target
+// function (each from its own import), from the model's opset (>= 6) to the target
 // (<= 21). It never needs shapes: onnx's version converter refused real models (a
 // Softmax whose input rank it could not infer). Each form change of the ONNX changelog:
+//   7   legacy broadcast (broadcast=1, axis) of Add Sub Mul Div Pow And Or Xor Equal
+//       Greater Less -> numpy: a constant input 1 aligned at `axis` gets trailing 1-dims
+//       (a non-constant one, or an unknown rank of input 0, is refused); Gemm broadcast
+//       and BatchNormalization/Dropout is_test attributes dropped
 //   9   BatchNormalization: spatial attribute removed (spatial=0 refused); Scan-8 refused
 //   10  Upsample -> Resize (scales attribute of Upsample-7 -> input); Slice starts, ends,
 //       axes attributes -> inputs; TopK k attribute -> input
@@ -61,7 +65,8 @@ namespace onnxpress::quant {
 /// The policy in one paragraph, for --help.
 inline constexpr std::string_view kOpsetUpgradePolicy =
     "per-channel scales need ai.onnx opset 13, int4/uint4 weights and blocked DequantizeLinear opset 21 "
-    "(IR version 10). Models from opset 7 on are upgraded node by node without shape inference: every "
+    "(IR version 10). Models from opset 6 on are upgraded node by node without shape inference: legacy "
+    "broadcast attributes become numpy broadcasting, every "
     "attribute that became an input moves (Slice, TopK, Clip, Pad, Squeeze/Unsqueeze, Split, reductions, "
     "DFT), Upsample and Resize-10 become Resize with their old coordinate rules, Softmax/LogSoftmax/Hardmax "
     "keep their 2-D meaning through Flatten/Reshape, and the few ops whose meaning changed (Scan-8, "
