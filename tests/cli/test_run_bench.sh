@@ -21,8 +21,11 @@ np.save(f"{sys.argv[2]}/x64.npy", x.astype(np.float64))
 np.save(f"{sys.argv[2]}/bad_shape.npy", np.zeros((1, 1, 28, 27), np.float32))
 np.save(f"{sys.argv[2]}/label.npy", d["labels"][:1])
 PYEOF
-mkdir "$TMP/out_npy" "$TMP/out_pb"
+mkdir "$TMP/out_npy"
 "$BIN" -q run "$SAMPLE" --input "input=$TMP/x.npy" --output-dir "$TMP/out_npy" > /dev/null
+# A missing --output-dir is created (nested, like mkdir -p); a file in its place is a usage error.
+"$BIN" -q run "$SAMPLE" --input "input=$TMP/x.npy" --output-dir "$TMP/new/nested" > /dev/null
+[ -f "$TMP/new/nested/logits.npy" ] || fail "--output-dir was not created"
 "$BIN" -q run "$SAMPLE" --input "input=$TMP/x.pb" --output-dir "$TMP/out_pb" --threads 1 > /dev/null
 "$PY" - "$TMP" <<'PYEOF'
 import sys, numpy as np
@@ -44,6 +47,8 @@ expect_error() {  # CODE FRAGMENT ARGS...
 expect_error 2 "missing input 'input'; the model expects: input float32[batch,1,28,28]" run "$SAMPLE" --output-dir "$TMP"
 expect_error 2 "input 'input' expects float32 but got float64" run "$SAMPLE" --input "input=$TMP/x64.npy" --output-dir "$TMP"
 expect_error 2 "input 'input' expects shape float32[batch,1,28,28] but got [1,1,28,27]" run "$SAMPLE" --input "input=$TMP/bad_shape.npy" --output-dir "$TMP"
+touch "$TMP/a_file"
+expect_error 1 "--output-dir names a file, not a directory" run "$SAMPLE" --input "input=$TMP/x.npy" --output-dir "$TMP/a_file"
 expect_error 2 "the model has no input 'nope'" run "$SAMPLE" --input "nope=$TMP/x.npy" --input "input=$TMP/x.npy" --output-dir "$TMP"
 expect_error 1 "expects NAME=FILE" run "$SAMPLE" --input "$TMP/x.npy" --output-dir "$TMP"
 expect_error 2 "no such file" run "$SAMPLE" --input "input=$TMP/missing.pb" --output-dir "$TMP"

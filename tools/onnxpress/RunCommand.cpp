@@ -55,12 +55,15 @@ Status runModel(const RunArgs& args) {
     inputs[spec.substr(0, eq)] = std::move(t);
   }
   std::error_code ec;
-  if (!fs::is_directory(args.outputDir, ec)) return usageError("{}: output directory does not exist", args.outputDir);
+  if (fs::exists(args.outputDir, ec) && !fs::is_directory(args.outputDir, ec))
+    return usageError("{}: --output-dir names a file, not a directory", args.outputDir);
   ASSIGN_OR_RETURN(Model model, loadForCommand(args.model));
   runtime::ExecutorOptions options;
   options.threads = args.threads;
   ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(model, options));
   ASSIGN_OR_RETURN(auto outputs, executor->run(inputs));
+  fs::create_directories(args.outputDir, ec);  // like mkdir -p, once there is something to write
+  if (ec) return invalidInput("{}: cannot create the output directory: {}", args.outputDir, ec.message());
   nlohmann::json files = nlohmann::json::array();
   for (size_t i = 0; i < outputs.size(); ++i) {
     const std::string& name = model.graph().outputs()[i]->name();
@@ -84,7 +87,7 @@ void addRunCommand(CLI::App& app, Action& action) {
   cmd->add_option("MODEL", args->model, "ONNX model file")->required();
   cmd->add_option("-i,--input", args->inputs, "NAME=FILE, FILE a .npy or a serialized TensorProto .pb (repeat per input)");
   cmd->add_option("-d,--output-dir", args->outputDir,
-                  "where DIR/<output name>.npy are written; names are escaped: bytes other than letters, digits, "
+                  "where DIR/<output name>.npy are written (DIR is created if missing); names are escaped: bytes other than letters, digits, "
                   "'-', '_' and a non-leading '.' become %XX")
       ->capture_default_str();
   cmd->add_option("-t,--threads", args->threads, "worker threads (0: all cores)")->capture_default_str();
