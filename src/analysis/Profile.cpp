@@ -74,21 +74,6 @@ class LiveSet {
   int64_t bytes_ = 0;
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
-}
-
-// Nearest-rank 90th percentile.
-double percentile90(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t rank = (v.size() * 9 + 9) / 10;  // ceil(0.9 n)
-  return v[rank - 1];
-}
-
 // Elements and bytes of the weight behind `v`, if it is one.
 std::optional<std::pair<int64_t, int64_t>> weightSize(const Value* v) {
   if (const Tensor* t = v->initializer()) return std::pair{t->numElements(), static_cast<int64_t>(t->byteSize())};
@@ -123,6 +108,22 @@ void adoptObservedShapes(Graph& graph, const std::unordered_map<const Value*, Ob
 }
 
 }  // namespace
+
+double medianOfSamples(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+// Nearest-rank 90th percentile.
+double percentile90OfSamples(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = (v.size() * 9 + 9) / 10;  // ceil(0.9 n)
+  return v[rank - 1];
+}
+
 
 PeakMemory simulatePeakMemory(const Graph& graph, const std::vector<const Node*>& order, const FootprintFn& footprint) {
   std::vector<std::vector<const Value*>> reads(order.size());
@@ -192,8 +193,8 @@ Expected<ModelProfile> profileModel(Model& model, const InputFeed& feed, const P
   profile.iterations = options.iterations;
   profile.warmup = options.warmup;
   profile.threads = exec->threads();
-  profile.medianLatencySeconds = median(runSeconds);
-  profile.p90LatencySeconds = percentile90(runSeconds);
+  profile.medianLatencySeconds = medianOfSamples(runSeconds);
+  profile.p90LatencySeconds = percentile90OfSamples(runSeconds);
   const ModelSummary summary = summarizeModel(model);
   profile.parameters = summary.parameterCount;
   profile.parameterBytes = summary.parameterBytes;
@@ -219,7 +220,7 @@ Expected<ModelProfile> profileModel(Model& model, const InputFeed& feed, const P
     layer.macs = nodeMacs(*node);
     for (const Value* out : node->outputs())
       if (auto it = out ? observed.find(out) : observed.end(); it != observed.end()) layer.outputBytes += it->second.bytes;
-    layer.medianSeconds = median(nodeSeconds[k]);
+    layer.medianSeconds = medianOfSamples(nodeSeconds[k]);
     totalSeconds += layer.medianSeconds;
     profile.layers.push_back(std::move(layer));
   }

@@ -119,7 +119,15 @@ json quantizedTensorToJson(const QuantizedTensorInfo& q) {
 }
 
 json gateToJson(const Gate& g) {
-  return {{"name", g.name}, {"threshold", g.threshold}, {"measured", g.measured}, {"unit", g.unit}, {"passed", g.passed}};
+  json entry = {{"name", g.name}, {"threshold", g.threshold}, {"measured", g.measured}, {"unit", g.unit},
+                {"passed", g.passed}};
+  if (!g.note.empty()) entry["note"] = g.note;
+  return entry;
+}
+
+json latencyComparisonToJson(const LatencyComparison& c) {
+  return {{"ratio", c.ratio}, {"ratio_low", c.low}, {"ratio_high", c.high}, {"rounds", c.rounds},
+          {"runs_per_model", c.runsPerModel}, {"within_noise", c.withinNoise}};
 }
 
 }  // namespace
@@ -173,6 +181,7 @@ json reportToJson(const CompressionReport& r) {
           {"layers", layers},
           {"layers_data", r.layerDataPath.empty() ? json(nullptr) : json(r.layerDataPath)},
           {"gates", gates},
+          {"latency_comparison", orNull(r.latencyComparison, latencyComparisonToJson)},
           {"gates_passed", r.gatesPassed()}};
 }
 

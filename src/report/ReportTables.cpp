@@ -115,6 +115,9 @@ ReportTable figuresTable(const CompressionReport& r) {
                      latencyField(a.latency, &Latency::medianMs), Sense::Time, formatMilliseconds);
   rows.addIfMeasured("latency p90 (built-in)", latencyField(b.latency, &Latency::p90Ms),
                      latencyField(a.latency, &Latency::p90Ms), Sense::Time, formatMilliseconds);
+  if (const auto& c = r.latencyComparison; c && c->rounds > 1)
+    rows.addRaw({fmt::format("speed ratio over {} paired rounds", c->rounds), "", "",
+                 fmt::format("{}{:.2f}x to {:.2f}x", c->withinNoise ? "within noise: " : "", c->low, c->high)});
   rows.addIfMeasured("latency median (ONNX Runtime)", latencyField(b.ortLatency, &Latency::medianMs),
                      latencyField(a.ortLatency, &Latency::medianMs), Sense::Time, formatMilliseconds);
   rows.addIfMeasured("latency p90 (ONNX Runtime)", latencyField(b.ortLatency, &Latency::p90Ms),
@@ -230,7 +233,8 @@ ReportTable gatesTable(const CompressionReport& r) {
   ReportTable table{{"gate", "threshold", "measured", "result"}, {}};
   for (const Gate& g : r.gates)
     table.rows.push_back(
-        {g.name, gateValue(g.threshold, g.unit), gateValue(g.measured, g.unit), g.passed ? "passed" : "FAILED"});
+        {g.name, gateValue(g.threshold, g.unit), gateValue(g.measured, g.unit),
+         std::string(g.passed ? "passed" : "FAILED") + (g.note.empty() ? "" : " (" + g.note + ")")});
   return table;
 }
 

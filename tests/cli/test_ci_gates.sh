@@ -58,6 +58,28 @@ set -e
 [ "$code" -eq 4 ] || { echo "expected exit 4 from the recipe's size gate, got $code"; cat "$TMP/err2.txt"; exit 1; }
 grep -q "gate min-size-reduction not met" "$TMP/err2.txt"
 
+# 4b. A speed gate that no run can reach fails beyond the noise of the paired rounds,
+#     and the report carries the rounds' range (identical models: within noise or not,
+#     the range must be consistent with the verdict).
+set +e
+"$BIN" -q compress "$M/model.onnx" -o "$TMP/speed.onnx" --passes eliminate-dead --min-speedup 100 -n 10 \
+  --report "$TMP/speed.json" > /dev/null 2> "$TMP/err4.txt"
+code=$?
+set -e
+[ "$code" -eq 4 ] || { echo "expected exit 4 from the speed gate, got $code"; cat "$TMP/err4.txt"; exit 1; }
+grep -q "gate min-speedup not met: .*(beyond noise: 5 paired rounds gave" "$TMP/err4.txt"
+"$PY" - "$TMP/speed.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["latency_comparison"]
+assert c["rounds"] == 5 and c["runs_per_model"] == 10, c
+assert c["ratio_low"] <= c["ratio_high"] < 100, c
+assert c["within_noise"] == (c["ratio_low"] <= 1 <= c["ratio_high"]), c
+assert r["before"]["latency"]["builtin"]["iterations"] == 10, r["before"]["latency"]
+g = r["gates"][0]
+assert g["name"] == "min-speedup" and not g["passed"] and g["note"].startswith("beyond noise"), g
+PYEOF
+
 # 5. Gate misuse is a usage error before any work (no output written).
 set +e
 "$BIN" -q compress "$M/model.onnx" -o "$TMP/nolabels.onnx" --passes eliminate-dead --max-accuracy-drop 1% 2> "$TMP/err3.txt"

@@ -40,8 +40,8 @@ Status runCompression(const CompressArgs& args, Recipe recipe) {
   for (const Gate& gate : report.gates)
     if (!gate.passed)
       return {ErrorCode::GateFailed,
-              fmt::format("gate {} not met: measured {:.4g}{} against a limit of {:.4g}{}", gate.name, gate.measured,
-                          gate.unit, gate.threshold, gate.unit)};
+              fmt::format("gate {} not met: measured {:.4g}{} against a limit of {:.4g}{}{}", gate.name, gate.measured,
+                          gate.unit, gate.threshold, gate.unit, gate.note.empty() ? "" : " (" + gate.note + ")")};
   return Status::ok();
 }
 

@@ -96,6 +96,10 @@ struct ProfileOptions {
   std::function<void()> onRun;  // after each warm-up or timed run (progress)
 };
 
+/// Median of timed samples (0 for none), and their nearest-rank 90th percentile.
+double medianOfSamples(std::vector<double> samples);
+double percentile90OfSamples(std::vector<double> samples);
+
 /// Profiles `model` on `feed`. The model's input types are bound to the feed's
 /// shapes and intermediate types are filled in (see above), so the model changes.
 Expected<ModelProfile> profileModel(Model& model, const InputFeed& feed, const ProfileOptions& options);

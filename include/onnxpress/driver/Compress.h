@@ -34,6 +34,10 @@ Expected<Recipe> compressRecipe(const CompressArgs& args);
 /// one is not an error here, so the caller can print everything first.
 Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recipe);
 
+/// The recipe's gates evaluated on a finished report. min-speedup fails only when every
+/// paired latency round is below its limit (report.latencyComparison), and notes why.
+std::vector<Gate> checkGates(const Gates& gates, const CompressionReport& report);
+
 /// "0.01" or "1%" as a fraction; otherwise a usage error naming `flag`.
 Expected<double> parseFractionOrPercent(const std::string& flag, const std::string& text);
 

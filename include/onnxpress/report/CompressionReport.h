@@ -66,6 +66,15 @@ struct Gate {
   double measured = 0;
   std::string unit;  // "%", "ms", "bytes", "dB" or "" (shown after the numbers)
   bool passed = false;
+  std::string note;  // e.g. why a speed gate below its limit still passed (within noise)
+};
+
+/// Before/after latency measured in alternation (analysis/PairedLatency.h): the speed
+/// ratio (before / after) and its spread over the rounds.
+struct LatencyComparison {
+  double ratio = 0, low = 0, high = 0;
+  int64_t rounds = 0, runsPerModel = 0;
+  bool withinNoise = false;
 };
 
 /// Per-pass entry: what the PassManager recorded (pass, expanded options, changed,
@@ -91,6 +100,7 @@ struct CompressionReport {
   std::vector<LayerRow> layers;
   std::string layerDataPath;  // DATA the per-layer SNR comes from (eval data, else calibration data)
   std::vector<Gate> gates;
+  std::optional<LatencyComparison> latencyComparison;  // when latency was measured
 
   bool gatesPassed() const {
     for (const Gate& g : gates)
