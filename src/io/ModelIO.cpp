@@ -127,8 +127,12 @@ Status saveModel(const Model& model, const std::string& path, const SaveOptions&
   ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::create(path));
   {
     google::protobuf::io::FileOutputStream stream(out.fd());
-    if (!proto.SerializeToZeroCopyStream(&stream) || !stream.Flush())
-      return internalError("{}: serializing the model failed", path);
+    if (!proto.SerializeToZeroCopyStream(&stream) || !stream.Flush()) {
+      // FileOutputStream keeps the write's errno: "No space left on device" and the like.
+      const int error = stream.GetErrno();
+      return internalError("{}: writing the model failed: {}", path,
+                           error ? std::strerror(error) : "protobuf could not serialize it");
+    }
   }
   if (dataFile) RETURN_IF_ERROR(dataFile->commit());
   return out.commit();

@@ -1,15 +1,55 @@
 #include "onnxpress/support/AtomicFile.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 namespace onnxpress {
 namespace fs = std::filesystem;
+
+namespace {
+
+// Temporary files in progress, for the SIGINT/SIGTERM handler to remove: fixed
+// slots, since a signal handler may neither allocate nor lock.
+constexpr int kTempSlots = 32;
+char gTempPaths[kTempSlots][PATH_MAX];
+volatile sig_atomic_t gTempUsed[kTempSlots];
+
+int registerTemp(const std::string& path) {
+  if (path.size() >= PATH_MAX) return -1;
+  for (int i = 0; i < kTempSlots; ++i)
+    if (!gTempUsed[i]) {
+      std::memcpy(gTempPaths[i], path.c_str(), path.size() + 1);
+      gTempUsed[i] = 1;
+      return i;
+    }
+  return -1;  // more than 32 at once: that one is not cleaned on a signal
+}
+
+void unregisterTemp(int slot) {
+  if (slot >= 0) gTempUsed[slot] = 0;
+}
+
+void removeTempsAndDie(int sig) {
+  for (int i = 0; i < kTempSlots; ++i)
+    if (gTempUsed[i]) ::unlink(gTempPaths[i]);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+void removeTemporaryFilesOnSignals() {
+  ::signal(SIGINT, removeTempsAndDie);
+  ::signal(SIGTERM, removeTempsAndDie);
+  ::signal(SIGHUP, removeTempsAndDie);
+}
 
 Expected<AtomicFile> AtomicFile::create(const std::string& target) {
   AtomicFile f;
@@ -20,6 +60,7 @@ Expected<AtomicFile> AtomicFile::create(const std::string& target) {
   f.fd_ = ::mkstemp(pattern.data());
   if (f.fd_ < 0) return invalidInput("{}: cannot create output: {}", target, std::strerror(errno));
   f.temp_ = pattern;
+  f.slot_ = registerTemp(pattern);
   return f;
 }
 
@@ -27,12 +68,14 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& o) noexcept {
   std::swap(fd_, o.fd_);
   std::swap(temp_, o.temp_);
   std::swap(target_, o.target_);
+  std::swap(slot_, o.slot_);
   return *this;
 }
 
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) ::close(fd_);
   if (!temp_.empty()) ::unlink(temp_.c_str());
+  unregisterTemp(slot_);
 }
 
 Status AtomicFile::write(const void* data, size_t size) {
@@ -56,6 +99,8 @@ Status AtomicFile::commit() {
   if (::rename(temp_.c_str(), target_.c_str()) != 0)
     return internalError("{}: rename failed: {}", target_, std::strerror(errno));
   temp_.clear();
+  unregisterTemp(slot_);
+  slot_ = -1;
   return Status::ok();
 }
 

@@ -7,12 +7,14 @@
 #include <iostream>
 
 #include "Commands.h"
+#include "onnxpress/support/AtomicFile.h"
 
 int main(int argc, char** argv) {
   using namespace onnxpress;
   auto logger = spdlog::stderr_color_mt("onnxpress");
   logger->set_pattern("[%^%l%$] %v");
   spdlog::set_default_logger(logger);
+  removeTemporaryFilesOnSignals();  // a killed run leaves no half-written .tmp files
   spdlog::set_level(spdlog::level::info);
 
   CLI::App app{"onnxpress: make ONNX models smaller and faster, and measure what it costs in accuracy"};

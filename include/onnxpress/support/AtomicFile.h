@@ -32,7 +32,12 @@ class AtomicFile {
   int fd_ = -1;
   std::filesystem::path temp_;
   std::string target_;
+  int slot_ = -1;  // in the table removeTemporaryFilesOnSignals() cleans
 };
+
+/// Installs SIGINT, SIGTERM and SIGHUP handlers that remove every AtomicFile's
+/// temporary file in progress and then die of the signal (the CLI calls it first).
+void removeTemporaryFilesOnSignals();
 
 /// Writes `bytes` to `path` through an AtomicFile.
 Status writeFileAtomically(const std::string& path, std::string_view bytes);
