@@ -136,11 +136,11 @@ std::vector<Gate> checkGates(const Gates& gates, const CompressionReport& r) {
   if (gates.maxAccuracyDrop) {
     const double drop = *r.quality.accuracyBefore - *r.quality.accuracyAfter;
     out.push_back({"max-accuracy-drop", *gates.maxAccuracyDrop * 100, drop * 100, "%",
-                   drop <= *gates.maxAccuracyDrop + 1e-12});
+                   drop <= *gates.maxAccuracyDrop + 1e-12, ""});
   }
   if (gates.minSizeReduction) {
     const double reduction = static_cast<double>(r.before.fileBytes) / static_cast<double>(r.after.fileBytes);
-    out.push_back({"min-size-reduction", *gates.minSizeReduction, reduction, "x", reduction >= *gates.minSizeReduction});
+    out.push_back({"min-size-reduction", *gates.minSizeReduction, reduction, "x", reduction >= *gates.minSizeReduction, ""});
   }
   if (gates.minSpeedup) {
     // Fails only when every paired round is below the limit: a shortfall within the

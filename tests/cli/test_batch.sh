@@ -150,6 +150,12 @@ grep -q "rerun the same command to resume" "$TMP/term.err"
 for d in "$TMP"/term/*/; do test -f "$d/batch.json"; done
 ! pgrep -f "$TMP/term/.work" > /dev/null || { echo "children outlived the batch"; exit 1; }
 
+# An --out-dir inside the zoo directory is not searched for models on a rerun.
+cp -r "$TMP/zoo/more" "$TMP/inner"
+run_batch 0 "$TMP/inner" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/inner/out" -n 1
+run_batch 0 "$TMP/inner" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/inner/out" -n 1
+grep -q "3 of 3 models in this shard; 0 to run, 3 reused" "$TMP/err.txt"
+
 # 4. Limits and failures, each with its exit code and status.
 echo "fashion_mnist.onnx" > "$TMP/zoo/one.txt"
 run_batch 6 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/slow" -n 1000000 --timeout 1

@@ -80,7 +80,7 @@ CompressionReport fullReport() {
   LayerRow conv{"conv1", "Conv", 200, 200, 200, 800, 800, 15000, 15000, 999.0, 1.0};
   LayerRow fc{"fc|1<x>", "Gemm", 800, 50, 50, 3200, 200, 5000, 5000, 12.5, 0.98};
   r.layers = {conv, fc};
-  r.gates = {{"max-accuracy-drop", 1.0, 0.4, "%", true}, {"max-latency", 1.0, 1.2, "ms", false}};
+  r.gates = {{"max-accuracy-drop", 1.0, 0.4, "%", true, ""}, {"max-latency", 1.0, 1.2, "ms", false, ""}};
   return r;
 }
 

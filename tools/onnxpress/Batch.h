@@ -31,8 +31,9 @@ struct BatchEntry {
 
 /// A MANIFEST file (one path a line, relative to the file; blank lines and '#' comments
 /// skipped) or a directory searched recursively for *.onnx (sorted). Names are file
-/// stems, made unique in manifest order with "-2", "-3", ...
-Expected<std::vector<BatchEntry>> readManifest(const std::string& manifest);
+/// stems, made unique in manifest order with "-2", "-3", ... A directory search skips
+/// `outDir` (the batch's own outputs) when it lies inside.
+Expected<std::vector<BatchEntry>> readManifest(const std::string& manifest, const std::string& outDir);
 
 /// "i/n" with 0 <= i < n.
 struct Shard {

@@ -63,15 +63,21 @@ void assignUniqueNames(std::vector<BatchEntry>& entries) {
 
 }  // namespace
 
-Expected<std::vector<BatchEntry>> readManifest(const std::string& manifest) {
+Expected<std::vector<BatchEntry>> readManifest(const std::string& manifest, const std::string& outDir) {
   std::error_code ec;
   std::vector<BatchEntry> entries;
   if (fs::is_directory(manifest, ec)) {
     std::vector<std::string> found;
+    const fs::path skip = outDir.empty() ? fs::path() : fs::weakly_canonical(outDir, ec);
     for (auto it = fs::recursive_directory_iterator(manifest, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec))
+         it.increment(ec)) {
+      if (it->is_directory() && !skip.empty() && fs::weakly_canonical(it->path(), ec) == skip) {
+        it.disable_recursion_pending();  // the batch's own outputs are not models to compress
+        continue;
+      }
       if (it->is_regular_file() && it->path().extension() == ".onnx")
         found.push_back(it->path().lexically_relative(manifest).generic_string());
+    }
     if (ec) return invalidInput("{}: cannot list the directory: {}", manifest, ec.message());
     std::sort(found.begin(), found.end());
     for (const std::string& f : found) entries.push_back({0, f, resolveAgainst(manifest, f), ""});
@@ -414,7 +420,7 @@ json reusableRecord(const BatchOptions& o, const BatchEntry& e, const std::strin
 
 Status runBatch(const BatchOptions& o) {
   if (o.jobs < 1) return usageError("--jobs must be at least 1");
-  ASSIGN_OR_RETURN(std::vector<BatchEntry> entries, readManifest(o.manifest));
+  ASSIGN_OR_RETURN(std::vector<BatchEntry> entries, readManifest(o.manifest, o.outDir));
   Shard shard;
   if (!o.shard.empty()) {
     ASSIGN_OR_RETURN(shard, parseShard(o.shard));
