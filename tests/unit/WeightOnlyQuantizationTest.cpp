@@ -383,6 +383,20 @@ TEST(WeightOnlyQuantization, MatMulNBitsNeedsA4BitType) {
   EXPECT_EQ(countOps(m, "MatMul"), 1);
 }
 
+namespace {
+
+// upgradeOpset to `target`: it must succeed and leave a valid graph at that opset.
+PassResult expectUpgradedTo(Model& m, int64_t target) {
+  PassResult r;
+  const Status s = quant::upgradeOpset(m, target, r);
+  EXPECT_TRUE(s.isOk()) << s.message();
+  EXPECT_TRUE(m.graph().verify().isOk());
+  EXPECT_EQ(m.opsetVersion(""), target);
+  return r;
+}
+
+}  // namespace
+
 TEST(OpsetUpgrade, BumpFrom17RewritesSplitAndReductionsAndKeepsOutputs) {
   const char* text = R"(
 <ir_version: 8, opset_import: ["" : 17]>
@@ -394,13 +408,9 @@ g (float[2,6] X) => (float[2,3] A, float[2,3] B, float[2] C)
 )";
   Model before = parseModel(text);
   Model m = parseModel(text);
-  PassResult r;
-  Status s = quant::upgradeOpset(m, 21, r);
-  ASSERT_TRUE(s.isOk()) << s.message();
-  EXPECT_TRUE(m.graph().verify().isOk());
+  const PassResult r = expectUpgradedTo(m, 21);
   EXPECT_EQ(statistic(r, "opset converted to 17 (onnx version converter)"), 0);
   EXPECT_EQ(statistic(r, "opset upgraded to 21"), 1);
-  EXPECT_EQ(m.opsetVersion(""), 21);
   EXPECT_EQ(m.irVersion, 10);
   Node* split = firstNode(m, "Split");
   ASSERT_NE(split, nullptr);
@@ -441,11 +451,7 @@ g (float[2,3,4,5] X) => (float[2,3,4,5] Y)
 )";
   Model reference = parseModel(numpy);
   Model m = parseModel(legacy);
-  PassResult r;
-  Status s = quant::upgradeOpset(m, 13, r);
-  ASSERT_TRUE(s.isOk()) << s.message();
-  EXPECT_TRUE(m.graph().verify().isOk());
-  EXPECT_EQ(m.opsetVersion(""), 13);
+  const PassResult r = expectUpgradedTo(m, 13);
   EXPECT_EQ(statistic(r, "opset upgrade: Add legacy broadcast: input 1 given trailing 1-dims"), 1);
   EXPECT_EQ(statistic(r, "opset upgrade: Mul legacy broadcast attributes dropped"), 1);
   for (Node* n : m.graph().nodes()) {
