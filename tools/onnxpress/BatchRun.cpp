@@ -20,6 +20,8 @@
 #include <thread>
 
 #include "Batch.h"
+#include "onnxpress/driver/PassRegistry.h"
+#include "onnxpress/driver/Recipe.h"
 #include "onnxpress/support/AtomicFile.h"
 #include "onnxpress/support/MappedFile.h"
 
@@ -427,6 +429,10 @@ Status runBatch(const BatchOptions& o) {
   }
   const std::string recipeHash = fileHash(o.recipe);
   if (recipeHash.empty()) return invalidInput("{}: cannot read the recipe", o.recipe);
+  {  // a bad recipe (syntax, pass name, option) fails once, before any model runs
+    ASSIGN_OR_RETURN(Recipe recipe, loadRecipe(o.recipe));
+    RETURN_IF_ERROR(buildPipeline(recipe.pipeline).status().withContext(o.recipe));
+  }
   const std::string tool = fmt::format("onnxpress {}+{}", ONNXPRESS_VERSION, fileHash(childExecutable()).substr(0, 12));
   std::error_code ec;
   fs::create_directories(o.outDir, ec);

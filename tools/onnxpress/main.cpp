@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_flag("-v,--verbose", verbosity, "more log output on stderr (repeat for trace)");
   app.add_flag("-q,--quiet", quiet, "only errors on stderr");
-  app.footer("Exit codes: 0 ok, 1 usage error, 2 invalid model or data, 3 internal error, 4 gate not met.\n"
+  app.footer("Exit codes: 0 ok, 1 usage error, 2 invalid model or data, 3 internal error, 4 gate not met;\n"
+             "batch also 5 crashed, 6 timed out, 7 out of memory, 130 interrupted.\n"
              "Run 'onnxpress COMMAND --help' for a command's options.");
 
   cli::Action action;
