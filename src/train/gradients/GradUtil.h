@@ -1,0 +1,38 @@
+// Helpers shared by the backward functions: broadcasting in reverse (sum a gradient
+// back to an input's shape), transposes, attribute reading and the float checks.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "onnxpress/train/Gradient.h"
+
+namespace onnxpress::train::gradients {
+
+/// Numpy broadcast of two shapes (callers ran the forward pass, so they agree).
+Shape broadcastShapes(const Shape& a, const Shape& b);
+/// x repeated to `shape` (numpy broadcasting); float only.
+TensorData broadcastTo(const TensorData& x, const Shape& shape);
+/// g summed over the axes broadcasting added or stretched, to `shape`.
+TensorData sumToShape(const TensorData& g, const Shape& shape);
+/// x with its axes permuted: out.dim(i) = x.dim(perm[i]).
+TensorData transposed(const TensorData& x, const std::vector<int64_t>& perm);
+/// Zeros of float32 with `shape`.
+TensorData floatZeros(const Shape& shape);
+/// A fresh float tensor of `shape` filled by f(i).
+template <typename F>
+TensorData floatFilled(const Shape& shape, F f) {
+  TensorData t = TensorData::allocate(DataType::Float, shape);
+  float* p = t.data<float>();
+  const int64_t n = t.numElements();
+  for (int64_t i = 0; i < n; ++i) p[i] = f(i);
+  return t;
+}
+/// Fails unless every present input and output gradient is float32.
+Status requireFloat(const GradientContext& ctx);
+/// A negative axis counted from the end of `rank`.
+int64_t normalizeAxis(int64_t axis, int64_t rank);
+/// Row-major strides of `shape`.
+std::vector<int64_t> stridesOf(const Shape& shape);
+
+}  // namespace onnxpress::train::gradients
