@@ -26,6 +26,7 @@ namespace {
 Status applyCommandLine(const CompressArgs& args, Recipe& recipe) {
   if (!args.calibData.empty()) recipe.calibrationData = args.calibData;
   if (!args.evalData.empty()) recipe.evaluationData = args.evalData;
+  if (!args.trainData.empty()) recipe.trainingData = args.trainData;
   if (!args.reports.empty()) recipe.reports = args.reports;
   if (!args.maxAccuracyDrop.empty()) {
     ASSIGN_OR_RETURN(recipe.gates.maxAccuracyDrop, parseFractionOrPercent("--max-accuracy-drop", args.maxAccuracyDrop));
@@ -122,6 +123,7 @@ Status saveRecipeFile(Recipe recipe, const std::string& path) {
   };
   relocate(recipe.calibrationData);
   relocate(recipe.evaluationData);
+  relocate(recipe.trainingData);
   for (std::string& report : recipe.reports) relocate(report);
   const std::string ext = fs::path(path).extension().string();
   if (ext == ".json") return writeFileAtomically(path, recipeToJson(recipe).dump(2) + "\n");
@@ -188,10 +190,13 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   if (const auto needy = pipeline.passesNeedingCalibrationData(); !needy.empty() && recipe.calibrationData.empty())
     return usageError("pass '{}' needs calibration data: give --calib-data DATA (random data is never used)",
                       needy.front());
+  if (const auto needy = pipeline.passesNeedingTrainingData(); !needy.empty() && recipe.trainingData.empty())
+    return usageError("pass '{}' needs training data: give --train-data DATA", needy.front());
   if (args.verifyEach) pipeline.setVerifyEach(true);
   ASSIGN_OR_RETURN(Model model, loadModel(args.model, LoadOptions{.runChecker = true}));
   ASSIGN_OR_RETURN(std::optional<Dataset> evalData, openData(recipe.evaluationData, model));
   ASSIGN_OR_RETURN(std::optional<Dataset> calibData, openData(recipe.calibrationData, model));
+  ASSIGN_OR_RETURN(std::optional<Dataset> trainData, openData(recipe.trainingData, model));
 
   // Latency and peak memory need one input: a DATA sample, else random data for fixed dims.
   std::optional<InputFeed> feed;
@@ -223,9 +228,13 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
 
   PassMeasurement measurement(probe ? &*probe : nullptr,
                               feed ? std::optional<InputShapes>(shapesOf(*feed)) : std::nullopt);
+  if (evalData && evalData->hasLabels())
+    measurement.measureAccuracy(&*evalData, args.evalSamples, args.threads, pipeline.size());
   pipeline.addInstrumentation(&measurement);
   PassContext context;
   context.calibrationData = calibData ? &*calibData : nullptr;
+  context.trainingData = trainData ? &*trainData : nullptr;
+  context.pipelineInput = &original;
   context.threads = args.threads;
   RETURN_IF_ERROR(pipeline.run(model, context));
   SaveOptions save;
@@ -250,6 +259,7 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   std::vector<TensorComparison> perTensor;
   if (evalData) {
     ASSIGN_OR_RETURN(report.quality, measureQuality(original, model, *evalData, args));
+    if (report.quality.accuracyAfter && !report.passes.empty()) report.passes.back().accuracy = report.quality.accuracyAfter;
   }
   // Per-layer error on the evaluation data, else on the calibration data (quantization's SQNR).
   Dataset* layerData = evalData ? &*evalData : calibData ? &*calibData : nullptr;

@@ -1,5 +1,6 @@
 #include "onnxpress/driver/PassMeasurement.h"
 
+#include "onnxpress/analysis/Evaluate.h"
 #include "onnxpress/analysis/Macs.h"
 #include "onnxpress/analysis/ModelSummary.h"
 #include "onnxpress/analysis/ShapeInference.h"
@@ -24,6 +25,15 @@ Status PassMeasurement::afterPass(const Pass& pass, Model& model, const PassRunR
     auto fidelity = probe_->measure(model);
     if (!fidelity) return fidelity.status().withContext(fmt::format("measuring after pass '{}'", pass.name()));
     entry.fidelity = *fidelity;
+  }
+  if (accuracyData_ && entries_.size() + 1 < passes_) {
+    EvalOptions options;
+    options.samples = accuracySamples_;
+    options.threads = threads_;
+    options.modelLabel = fmt::format("the model after pass '{}'", pass.name());
+    auto result = evaluate(model, nullptr, *accuracyData_, options);
+    if (!result) return result.status().withContext(fmt::format("measuring accuracy after pass '{}'", pass.name()));
+    entry.accuracy = result->accuracy->top1();
   }
   entries_.push_back(std::move(entry));
   return Status::ok();

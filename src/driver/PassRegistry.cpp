@@ -18,6 +18,8 @@
 #include "onnxpress/passes/substitution/DropLayers.h"
 #include "onnxpress/passes/substitution/LowRank.h"
 #include "onnxpress/passes/substitution/SwapActivation.h"
+#include "onnxpress/passes/training/Distill.h"
+#include "onnxpress/passes/training/FineTune.h"
 
 namespace onnxpress {
 

@@ -99,7 +99,8 @@ Expected<Recipe> parseRecipe(const std::string& text, const std::string& baseDir
         if (!d.second.IsScalar()) return recipeError(label, fmt::format("data.{}: expected a path", name));
         if (name == "calibration") recipe.calibrationData = resolve(baseDirectory, d.second.Scalar());
         else if (name == "evaluation") recipe.evaluationData = resolve(baseDirectory, d.second.Scalar());
-        else return recipeError(label, fmt::format("data: unknown key '{}' (calibration, evaluation)", name));
+        else if (name == "training") recipe.trainingData = resolve(baseDirectory, d.second.Scalar());
+        else return recipeError(label, fmt::format("data: unknown key '{}' (calibration, evaluation, training)", name));
       }
     } else if (key == "gates") {
       if (!value.IsMap()) return recipeError(label, "gates: expected a map");
@@ -148,6 +149,7 @@ nlohmann::json recipeToJson(const Recipe& recipe) {
   nlohmann::json data = nlohmann::json::object();
   if (!recipe.calibrationData.empty()) data["calibration"] = recipe.calibrationData;
   if (!recipe.evaluationData.empty()) data["evaluation"] = recipe.evaluationData;
+  if (!recipe.trainingData.empty()) data["training"] = recipe.trainingData;
   if (!data.empty()) j["data"] = data;
   nlohmann::json gates = nlohmann::json::object();
   if (recipe.gates.maxAccuracyDrop) gates["max-accuracy-drop"] = *recipe.gates.maxAccuracyDrop;

@@ -115,6 +115,28 @@ std::string layerErrorChart(const CompressionReport& r) {
   return barChartSvg(spec);
 }
 
+std::string trainingLossChart(const TrainingRecord& t, size_t passIndex) {
+  LineChartSpec spec;
+  spec.id = fmt::format("training-loss-{}", passIndex + 1);
+  spec.title = fmt::format("{} (pass {}): loss", t.pass, passIndex + 1);
+  spec.xLabel = "step";
+  spec.yLabel = "loss";
+  spec.emptyMessage = "no training step ran";
+  LineSeries training{"training", "#1f77b4", {}, false};
+  for (const auto& [step, loss] : lossCurve(t.summary)) training.points.emplace_back(static_cast<double>(step), loss);
+  spec.series.push_back(std::move(training));
+  const train::TrainingSummary& s = t.summary;
+  if (!s.validationLoss.empty() && s.epochs > 0) {
+    LineSeries heldOut{"held-out", "#d62728", {{0.0, s.initialValidationLoss}}, true};
+    const double stepsPerEpoch = static_cast<double>(s.steps) / static_cast<double>(s.epochs);
+    for (size_t e = 0; e < s.validationLoss.size(); ++e)
+      heldOut.points.emplace_back(std::min<double>(static_cast<double>(s.steps), stepsPerEpoch * static_cast<double>(e + 1)),
+                                  s.validationLoss[e]);
+    spec.series.push_back(std::move(heldOut));
+  }
+  return lineChartSvg(spec);
+}
+
 std::string tradeoffChart(const CompressionReport& r) {
   ScatterChartSpec spec;
   spec.id = kTradeoffChartId;
@@ -204,6 +226,12 @@ std::string reportToHtml(const CompressionReport& r) {
     out += "<h2>Quantized tensors</h2>\n" + htmlTable(quantized);
   if (const ReportTable plan = quantizationPlanTable(r); !plan.rows.empty())
     out += "<h2>Mixed precision (min-fidelity)</h2>\n" + htmlTable(plan);
+  if (const ReportTable training = trainingTable(r); !training.rows.empty()) {
+    out += "<h2>Training</h2>\n" + htmlTable(training);
+    for (size_t i = 0; i < r.passes.size(); ++i)
+      for (const TrainingRecord* t : recordsOf<TrainingRecord>(r.passes[i].records))
+        out += figure(trainingLossChart(*t, i), "Training loss (mean over runs of steps) and held-out loss after each epoch.");
+  }
   if (!r.gates.empty()) out += "<h2>Gates</h2>\n" + htmlTable(gatesTable(r));
   return out + "</main>\n</body>\n</html>\n";
 }

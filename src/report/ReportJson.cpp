@@ -145,6 +145,31 @@ json passRecordToJson(const PassEntry& r) {
                 {"seconds", r.seconds},   {"parameters", countOrNull(r.parameters)},
                 {"macs", countOrNull(r.macs)}};
   if (r.fidelity) entry["fidelity"] = fidelityToJson(*r.fidelity);
+  if (r.accuracy) entry["accuracy"] = *r.accuracy;
+  for (const TrainingRecord* t : recordsOf<TrainingRecord>(r.records)) {
+    const train::TrainingSummary& s = t->summary;
+    json curve = json::array();
+    for (const auto& [step, loss] : lossCurve(s)) curve.push_back(loss);
+    entry["training"] = {{"teacher", t->teacher.empty() ? json(nullptr) : json(t->teacher)},
+                         {"loss", t->loss},
+                         {"steps", s.steps},
+                         {"epochs", s.epochs},
+                         {"batch", s.batchSize},
+                         {"learning_rate", s.learningRate},
+                         {"train_samples", s.trainSamples},
+                         {"validation_samples", s.validationSamples},
+                         {"samples_seen", s.samplesSeen},
+                         {"tensors", s.trainedTensors},
+                         {"parameters", s.trainedParameters},
+                         {"sparse_tensors_kept_sparse", s.maskedTensors},
+                         {"seconds", s.seconds},
+                         {"loss_curve", curve},
+                         {"loss_curve_steps_per_point", s.stepLoss.empty() ? 0 : (s.stepLoss.size() + 99) / 100},
+                         {"initial_validation_loss", s.validationSamples ? json(s.initialValidationLoss) : json(nullptr)},
+                         {"validation_loss", s.validationLoss},
+                         {"best_epoch", s.bestEpoch},
+                         {"stop_reason", s.stopReason}};
+  }
   if (const auto quantized = recordsOf<QuantizedTensorInfo>(r.records); !quantized.empty()) {
     json tensors = json::array();
     for (const QuantizedTensorInfo* q : quantized) tensors.push_back(quantizedTensorToJson(*q));

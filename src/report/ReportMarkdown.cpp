@@ -66,6 +66,8 @@ std::string reportToMarkdown(const CompressionReport& r) {
     out += "## Quantized tensors\n\n" + markdownTable(quantized);
   if (const ReportTable plan = quantizationPlanTable(r); !plan.rows.empty())
     out += "## Mixed precision (min-fidelity)\n\n" + markdownTable(plan);
+  if (const ReportTable training = trainingTable(r); !training.rows.empty())
+    out += "## Training\n\n" + markdownTable(training);
   if (!r.gates.empty()) out += "## Gates\n\n" + markdownTable(gatesTable(r));
   return out;
 }

@@ -167,6 +167,8 @@ ReportTable energyTable(const CompressionReport& r) {
 
 ReportTable passesTable(const CompressionReport& r) {
   ReportTable table{{"pass", "options", "changed", "statistics", "parameters", "MACs", "fidelity", "time"}, {}};
+  const bool accuracy = std::any_of(r.passes.begin(), r.passes.end(), [](const PassEntry& p) { return p.accuracy; });
+  if (accuracy) table.header.insert(table.header.end() - 1, "top-1");
   for (const PassEntry& p : r.passes) {
     std::string stats;
     for (const auto& [key, value] : p.statistics) stats += (stats.empty() ? "" : ", ") + fmt::format("{} {}", key, value);
@@ -176,7 +178,44 @@ ReportTable passesTable(const CompressionReport& r) {
                           stats.empty() ? "-" : stats, p.parameters >= 0 ? withThousands(p.parameters) : "-",
                           p.macs >= 0 ? withThousands(p.macs) : "-", fidelity,
                           fmt::format("{:.1f} ms", p.seconds * 1000)});
+    if (accuracy) table.rows.back().insert(table.rows.back().end() - 1, p.accuracy ? formatPercent(*p.accuracy) : "-");
   }
+  return table;
+}
+
+std::vector<std::pair<int64_t, double>> lossCurve(const train::TrainingSummary& s, size_t buckets) {
+  std::vector<std::pair<int64_t, double>> curve;
+  const size_t n = s.stepLoss.size();
+  if (n == 0) return curve;
+  const size_t per = (n + buckets - 1) / buckets;
+  for (size_t first = 0; first < n; first += per) {
+    const size_t last = std::min(n, first + per);
+    double sum = 0;
+    for (size_t i = first; i < last; ++i) sum += s.stepLoss[i];
+    curve.emplace_back(static_cast<int64_t>(last), sum / static_cast<double>(last - first));
+  }
+  return curve;
+}
+
+ReportTable trainingTable(const CompressionReport& r) {
+  ReportTable table{{"pass", "teacher", "loss", "data", "schedule", "held-out loss", "stopped", "time"}, {}};
+  for (const PassEntry& p : r.passes)
+    for (const TrainingRecord* record : recordsOf<TrainingRecord>(p.records)) {
+      const train::TrainingSummary& s = record->summary;
+      std::string heldOut = "-";
+      if (!s.validationLoss.empty()) {
+        const double best = s.bestEpoch > 0 ? s.validationLoss[static_cast<size_t>(s.bestEpoch - 1)] : s.initialValidationLoss;
+        heldOut = fmt::format("{:.4g} before, {:.4g} best (epoch {})", s.initialValidationLoss, best, s.bestEpoch);
+      }
+      table.rows.push_back({record->pass, record->teacher.empty() ? "-" : record->teacher, record->loss,
+                            fmt::format("{} training + {} held-out samples, {} seen", withThousands(s.trainSamples),
+                                        withThousands(s.validationSamples), withThousands(s.samplesSeen)),
+                            fmt::format("{} steps of {} in {} epochs, lr {:g}; {} tensors ({} parameters){}", s.steps,
+                                        s.batchSize, s.epochs, s.learningRate, s.trainedTensors,
+                                        withThousands(s.trainedParameters),
+                                        s.maskedTensors ? fmt::format(", {} sparse kept sparse", s.maskedTensors) : ""),
+                            heldOut, s.stopReason, fmt::format("{:.1f} s", s.seconds)});
+    }
   return table;
 }
 

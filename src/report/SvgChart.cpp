@@ -90,7 +90,36 @@ std::string legend(const std::vector<BarSeries>& series, double y) {
   return out;
 }
 
+struct PlotBox {
+  double left, top, right, bottom, height;
+};
+
+// Grid, tick labels, frame and axis labels of an x-y plot.
+std::string plotFrame(const Axis& xAxis, const Axis& yAxis, const PlotBox& box, const TickFormat& xFormat,
+                      const TickFormat& yFormat, const std::string& xLabel, const std::string& yLabel) {
+  const TickFormat xTicks = xFormat ? xFormat : decimalTicks();
+  const TickFormat yTicks = yFormat ? yFormat : decimalTicks();
+  auto px = [&](double v) { return xAxis.map(v, box.left, box.right); };
+  auto py = [&](double v) { return yAxis.map(v, box.bottom, box.top); };
+  std::string out;
+  for (double t : xAxis.ticks()) {
+    out += line(px(t), box.top, px(t), box.bottom, fmt::format("stroke=\"{}\"", kGridColor));
+    out += text(px(t), box.bottom + 16, xTicks(t, xAxis.step), "text-anchor=\"middle\" font-size=\"11\"");
+  }
+  for (double t : yAxis.ticks()) {
+    out += line(box.left, py(t), box.right, py(t), fmt::format("stroke=\"{}\"", kGridColor));
+    out += text(box.left - 6, py(t) + 4, yTicks(t, yAxis.step), "text-anchor=\"end\" font-size=\"11\"");
+  }
+  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\"/>\n", num(box.left),
+                     num(box.top), num(box.right - box.left), num(box.bottom - box.top), kInkColor);
+  out += text((box.left + box.right) / 2, box.height - 14, xLabel, fmt::format("text-anchor=\"middle\" fill=\"{}\"", kMutedColor));
+  out += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\" fill=\"{}\">{}</text>\n",
+                     num((box.top + box.bottom) / 2), kMutedColor, escapeXml(yLabel));
+  return out;
+}
+
 }  // namespace
+
 
 std::string escapeXml(std::string_view text) {
   std::string out;
@@ -197,29 +226,14 @@ std::string scatterChartSvg(const ScatterChartSpec& spec) {
   const Axis xAxis = Axis::nice(xLo, xHi), yAxis = Axis::nice(yLo, yHi);
   auto px = [&](double v) { return xAxis.map(v, kLeft, plotRight); };
   auto py = [&](double v) { return yAxis.map(v, plotBottom, kTop); };
-  const TickFormat xTicks = spec.xTicks ? spec.xTicks : decimalTicks();
-  const TickFormat yTicks = spec.yTicks ? spec.yTicks : decimalTicks();
-
   const std::string arrowId = spec.id + "-arrow";
   std::string out = svgOpen(spec.id, spec.title, kHeight);
   out += fmt::format(
       "<defs><marker id=\"{}\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" "
       "orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{}\"/></marker></defs>\n",
       escapeXml(arrowId), kMutedColor);
-  for (double t : xAxis.ticks()) {
-    out += line(px(t), kTop, px(t), plotBottom, fmt::format("stroke=\"{}\"", kGridColor));
-    out += text(px(t), plotBottom + 16, xTicks(t, xAxis.step), "text-anchor=\"middle\" font-size=\"11\"");
-  }
-  for (double t : yAxis.ticks()) {
-    out += line(kLeft, py(t), plotRight, py(t), fmt::format("stroke=\"{}\"", kGridColor));
-    out += text(kLeft - 6, py(t) + 4, yTicks(t, yAxis.step), "text-anchor=\"end\" font-size=\"11\"");
-  }
-  out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"{}\"/>\n", num(kLeft),
-                     num(kTop), num(plotRight - kLeft), num(plotBottom - kTop), kInkColor);
-  out += text((kLeft + plotRight) / 2, kHeight - 14, spec.xLabel,
-              fmt::format("text-anchor=\"middle\" fill=\"{}\"", kMutedColor));
-  out += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\" fill=\"{}\">{}</text>\n",
-                     num((kTop + plotBottom) / 2), kMutedColor, escapeXml(spec.yLabel));
+  out += plotFrame(xAxis, yAxis, PlotBox{kLeft, kTop, plotRight, plotBottom, kHeight}, spec.xTicks, spec.yTicks, spec.xLabel,
+                   spec.yLabel);
 
   // Arrows from each point to the next (original -> compressed), stopping short of the marker.
   for (size_t i = 0; i + 1 < spec.points.size(); ++i) {
@@ -245,6 +259,44 @@ std::string scatterChartSvg(const ScatterChartSpec& spec) {
     out += text(labelX, labelY, p.label, anchor + (anchor.empty() ? "" : " ") + "font-weight=\"600\"");
     out += text(labelX, labelY + 14, p.detail, anchor);
     out += "</g>\n";
+  }
+  return out + "</svg>\n";
+}
+
+std::string lineChartSvg(const LineChartSpec& spec) {
+  double xLo = INFINITY, xHi = -INFINITY, yLo = INFINITY, yHi = -INFINITY;
+  for (const LineSeries& series : spec.series)
+    for (const auto& [x, y] : series.points) {
+      xLo = std::min(xLo, x);
+      xHi = std::max(xHi, x);
+      yLo = std::min(yLo, y);
+      yHi = std::max(yHi, y);
+    }
+  if (!(xHi >= xLo)) return emptyChart(spec.id, spec.title, spec.emptyMessage);
+
+  constexpr double kHeight = 340, kLeft = 90, kRight = 40, kTop = 56, kBottom = 56;
+  const double plotRight = kWidth - kRight, plotBottom = kHeight - kBottom;
+  const Axis xAxis = Axis::nice(xLo, xHi > xLo ? xHi : xLo + 1), yAxis = Axis::nice(std::min(0.0, yLo), yHi > yLo ? yHi : yLo + 1);
+  auto px = [&](double v) { return xAxis.map(v, kLeft, plotRight); };
+  auto py = [&](double v) { return yAxis.map(v, plotBottom, kTop); };
+  std::string out = svgOpen(spec.id, spec.title, kHeight);
+  out += plotFrame(xAxis, yAxis, PlotBox{kLeft, kTop, plotRight, plotBottom, kHeight}, spec.xTicks, spec.yTicks, spec.xLabel,
+                   spec.yLabel);
+  double legendX = kLeft;
+  for (const LineSeries& series : spec.series) {
+    std::string path;
+    for (const auto& [x, y] : series.points) path += fmt::format("{}{},{}", path.empty() ? "M" : " L", num(px(x)), num(py(y)));
+    out += fmt::format("<g><title>{}</title>\n", escapeXml(series.name));
+    if (!path.empty())
+      out += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", path, escapeXml(series.color));
+    if (series.markers)
+      for (const auto& [x, y] : series.points)
+        out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>\n", num(px(x)), num(py(y)), escapeXml(series.color));
+    out += "</g>\n";
+    out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>\n", num(legendX), num(kTitleHeight + 6),
+                       escapeXml(series.color));
+    out += text(legendX + 18, kTitleHeight + 16, series.name);
+    legendX += 40 + 7.0 * static_cast<double>(series.name.size());
   }
   return out + "</svg>\n";
 }

@@ -4,6 +4,8 @@
       the report validates against docs/report.schema.json (the subset it uses:
       type, const, required, properties, items; objects that list properties carry
       no other key), and its figures agree with the files on disk.
+  report_check.py schema REPORT.json SCHEMA.json
+      only the schema part of `json`, for reports of any pipeline.
   report_check.py dom DOM.html REPORT.json
       the DOM that Chromium rendered has the three charts, drawn from the report.
   report_check.py png SCREENSHOT.png REPORT.json
@@ -66,7 +68,8 @@ def zstd_cli_size(path):
     return len(out.stdout)
 
 
-def check_json(report_path, schema_path, model, output):
+def check_schema(report_path, schema_path):
+    """The report validates against the schema; returns it."""
     report = json.load(open(report_path))
     schema = json.load(open(schema_path))
     errors = []
@@ -78,7 +81,11 @@ def check_json(report_path, schema_path, model, output):
         jsonschema.validate(report, schema)
     except ImportError:
         pass
+    return report
 
+
+def check_json(report_path, schema_path, model, output):
+    report = check_schema(report_path, schema_path)
     assert report["schema"] == "onnxpress.report" and report["schema_version"] == 1, report["schema"]
     assert report["pipeline"] == "eliminate-dead{functions=true opsets=true}", report["pipeline"]
     assert [p["pass"] for p in report["passes"]] == ["eliminate-dead"], report["passes"]
@@ -186,4 +193,4 @@ def check_png(png_path, report_path, min_bytes=30000):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"json": check_json, "dom": check_dom, "png": check_png}[mode](*args)
+    {"json": check_json, "schema": check_schema, "dom": check_dom, "png": check_png}[mode](*args)

@@ -82,6 +82,7 @@ void addCompressCommand(CLI::App& app, Action& action) {
                   "pass pipeline, e.g. 'fold-constants,lowrank{ratio=0.5}' (see 'onnxpress passes')");
   cmd->add_option("--recipe", args->recipe, "recipe file (.yaml or .json): pipeline, data, gates and reports");
   cmd->add_option("--calib-data", args->calibData, "DATA for passes that calibrate (.npz or directory)");
+  cmd->add_option("--train-data", args->trainData, "DATA for passes that train (distill, finetune); labels optional for distill");
   addCompressionOptions(cmd, *args);
   cmd->footer("Exit codes: 0 ok, 1 usage, 2 invalid model or data, 3 internal error, 4 a gate was not met\n"
               "(OUT and the reports are written first, so CI can keep them).");

@@ -17,7 +17,7 @@ namespace onnxpress {
 /// What one compress run is asked to do; command-line values override the recipe's.
 struct CompressArgs {
   std::string model, output, pipeline, recipe, saveRecipe;
-  std::string calibData, evalData;
+  std::string calibData, evalData, trainData;
   std::vector<std::string> reports;
   std::string maxAccuracyDrop;  // "0.01" or "1%"
   double minSizeReduction = 0, minSpeedup = 0;

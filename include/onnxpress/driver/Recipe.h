@@ -33,7 +33,7 @@ struct Gates {
 
 struct Recipe {
   std::vector<PipelineElement> pipeline;
-  std::string calibrationData, evaluationData;
+  std::string calibrationData, evaluationData, trainingData;
   Gates gates;
   std::vector<std::string> reports;
 };

@@ -38,6 +38,8 @@ class Dataset;
 /// What a pass may need besides the model; grows with data, executor and logging.
 struct PassContext {
   Dataset* calibrationData = nullptr;  // --calib-data, already checked against the model's inputs
+  Dataset* trainingData = nullptr;     // --train-data, already checked against the model's inputs
+  const Model* pipelineInput = nullptr;  // the model before the first pass (the default teacher)
   int threads = 0;                     // for passes that run the model (0: all cores)
   PassRecordSink records;              // typed records for the report (see PassRecord.h)
 };
@@ -52,6 +54,8 @@ class Pass {
   virtual Expected<PassResult> run(Model& model, PassContext& context) = 0;
   /// Whether run() needs PassContext::calibrationData (checked before any work).
   virtual bool needsCalibrationData() const { return false; }
+  /// Whether run() needs PassContext::trainingData (checked before any work).
+  virtual bool needsTrainingData() const { return false; }
 };
 
 /// CRTP base: gives a pass with options struct `Options` its boilerplate.

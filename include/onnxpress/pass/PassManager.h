@@ -68,6 +68,14 @@ class PassManager {
     return names;
   }
 
+  /// Names of the passes that need training data.
+  std::vector<std::string> passesNeedingTrainingData() const {
+    std::vector<std::string> names;
+    for (const auto& pass : passes_)
+      if (pass->needsTrainingData()) names.emplace_back(pass->name());
+    return names;
+  }
+
   Status run(Model& model, PassContext& context);
   const std::vector<PassRunRecord>& records() const { return records_; }
 

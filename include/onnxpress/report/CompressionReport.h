@@ -84,6 +84,7 @@ struct PassEntry : PassRunRecord {
   int64_t parameters = -1;
   int64_t macs = -1;
   std::optional<Fidelity> fidelity;  // against the model before the first pass
+  std::optional<double> accuracy;    // top-1 on the evaluation data after this pass
 };
 
 struct CompressionReport {

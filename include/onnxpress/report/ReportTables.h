@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "onnxpress/passes/quantization/QuantizationRecord.h"
+#include "onnxpress/passes/training/TrainingOptions.h"
 #include "onnxpress/report/CompressionReport.h"
 
 namespace onnxpress {
@@ -42,7 +43,7 @@ ReportTable figuresTable(const CompressionReport& report);
 /// part | before | after | change: compute, weights from DRAM, activations, total.
 /// No rows when neither side has an estimate.
 ReportTable energyTable(const CompressionReport& report);
-/// pass | options | changed | statistics | parameters | MACs | fidelity | time.
+/// pass | options | changed | statistics | parameters | MACs | fidelity | [top-1 |] time.
 ReportTable passesTable(const CompressionReport& report);
 /// One row per LayerRow: parameters, nonzero, size, MACs before and after, error.
 ReportTable layersTable(const CompressionReport& report);
@@ -51,6 +52,10 @@ ReportTable layersTable(const CompressionReport& report);
 ReportTable quantizedTensorsTable(const CompressionReport& report);
 /// min-fidelity's per-layer sensitivity and the precision each layer got (empty without a plan).
 ReportTable quantizationPlanTable(const CompressionReport& r);
+/// One row per training pass (distill, finetune): teacher, loss, schedule, held-out loss, time.
+ReportTable trainingTable(const CompressionReport& r);
+/// The mean training loss of `buckets` equal runs of steps (the loss curve the report draws).
+std::vector<std::pair<int64_t, double>> lossCurve(const train::TrainingSummary& summary, size_t buckets = 100);
 /// gate | threshold | measured | result.
 ReportTable gatesTable(const CompressionReport& report);
 

@@ -61,7 +61,24 @@ struct ScatterChartSpec {
   std::string emptyMessage; // shown instead of points when there are none
 };
 
+struct LineSeries {
+  std::string name;   // legend text
+  std::string color;
+  std::vector<std::pair<double, double>> points;  // (x, y), in x order
+  bool markers = false;  // a dot on every point (for sparse series)
+};
+
+struct LineChartSpec {
+  std::string id;
+  std::string title;
+  std::string xLabel, yLabel;
+  std::vector<LineSeries> series;
+  TickFormat xTicks, yTicks;
+  std::string emptyMessage;
+};
+
 std::string barChartSvg(const BarChartSpec& spec);
+std::string lineChartSvg(const LineChartSpec& spec);
 std::string scatterChartSvg(const ScatterChartSpec& spec);
 
 }  // namespace onnxpress
