@@ -20,6 +20,7 @@
 #include "onnxpress/passes/substitution/SwapActivation.h"
 #include "onnxpress/passes/training/Distill.h"
 #include "onnxpress/passes/training/FineTune.h"
+#include "onnxpress/passes/training/QuantizationAwareTraining.h"
 
 namespace onnxpress {
 

@@ -100,7 +100,11 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
                         unsupported.size() > 1 ? fmt::format(" (and {} more unsupported nodes)", unsupported.size() - 1)
                                                : std::string());
 
-  RETURN_IF_ERROR(ex->precomputeWeightDequantization());
+  if (options.precomputeDequantization) {
+    RETURN_IF_ERROR(ex->precomputeWeightDequantization());
+  } else {
+    ex->precomputed_.assign(ex->order_.size(), 0);
+  }
   ex->planActivationFusion();
 
   // Release plan: a value dies after the last node that reads it, directly or from a subgraph.

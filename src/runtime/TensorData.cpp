@@ -86,6 +86,11 @@ int64_t TensorData::intAt(int64_t i) const {
     case DataType::UInt32: return data<uint32_t>()[i];
     case DataType::UInt64: return static_cast<int64_t>(data<uint64_t>()[i]);
     case DataType::Bool: return data<uint8_t>()[i] ? 1 : 0;
+    case DataType::Int4:
+    case DataType::UInt4: {  // two per byte, low nibble first
+      const int nibble = (data<uint8_t>()[i / 2] >> (i % 2 ? 4 : 0)) & 0xF;
+      return dtype_ == DataType::Int4 && nibble >= 8 ? nibble - 16 : nibble;
+    }
     case DataType::Float: return static_cast<int64_t>(data<float>()[i]);
     case DataType::Double: return static_cast<int64_t>(data<double>()[i]);
     default: throw std::runtime_error("intAt: unsupported dtype " + std::string(dataTypeName(dtype_)));

@@ -31,7 +31,7 @@ double Optimizer::learningRate(int64_t step) const {
 }
 
 double Optimizer::step(const std::vector<std::span<float>>& parameters,
-                       const std::vector<std::span<const float>>& gradients) {
+                       const std::vector<std::span<const float>>& gradients, const std::vector<double>& rates) {
   const OptimizerOptions& o = options_;
   if (first_.empty()) {
     for (const auto& p : parameters) {
@@ -44,11 +44,12 @@ double Optimizer::step(const std::vector<std::span<float>>& parameters,
     for (float v : g) norm2 += static_cast<double>(v) * v;
   const double norm = std::sqrt(norm2);
   const double clip = o.clipNorm > 0 && norm > o.clipNorm ? o.clipNorm / norm : 1.0;
-  const double lr = learningRate(step_);
+  const double baseRate = learningRate(step_);
   ++step_;
   const double correction1 = 1 - std::pow(o.beta1, static_cast<double>(step_));
   const double correction2 = 1 - std::pow(o.beta2, static_cast<double>(step_));
   for (size_t k = 0; k < parameters.size(); ++k) {
+    const double lr = baseRate * (rates.empty() ? 1.0 : rates[k]);
     float* w = parameters[k].data();
     const float* g = gradients[k].data();
     float* m = first_[k].data();

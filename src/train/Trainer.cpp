@@ -47,6 +47,8 @@ struct Parameter {
   Value* value;
   std::span<float> data;
   std::vector<uint8_t> mask;  // 1 where the weight may change; empty: everywhere
+  bool positive = false;      // a quantization scale: kept above 0
+  double rate = 1;            // learning-rate multiplier (a scale's: its mean size, so steps are relative)
 };
 
 // All samples of DATA in memory, per input, plus labels.
@@ -184,10 +186,16 @@ Expected<TrainingSummary> trainModel(Model& student, const Model* teacher, Datas
   // The weights to train, made writable before the executor views them.
   const std::unordered_set<std::string> frozen(options.freeze.begin(), options.freeze.end());
   std::vector<const Value*> candidates;
-  for (Value* v : graph.initializers())
-    if (v->initializer()->dtype() == DataType::Float && v->initializer()->numElements() >= 2 && !frozen.count(v->name()) &&
-        !v->isGraphInput())
-      candidates.push_back(v);
+  std::unordered_set<const Value*> quantScales;
+  for (Value* v : graph.initializers()) {
+    if (v->initializer()->dtype() != DataType::Float || frozen.count(v->name()) || v->isGraphInput()) continue;
+    const bool scale = std::any_of(v->uses().begin(), v->uses().end(), [](const Use& use) {
+      const std::string& op = use.node->opType();
+      return use.index == 1 && isDefaultDomain(*use.node) && (op == "QuantizeLinear" || op == "DequantizeLinear");
+    });
+    if (scale) quantScales.insert(v);
+    if (scale || v->initializer()->numElements() >= 2) candidates.push_back(v);
+  }
   std::vector<const Value*> lossInputs(graph.outputs().begin(), graph.outputs().end());
   ASSIGN_OR_RETURN(Backprop backprop, Backprop::create(graph, student.opsetImports, candidates, lossInputs));
 
@@ -195,10 +203,15 @@ Expected<TrainingSummary> trainModel(Model& student, const Model* teacher, Datas
   std::vector<Parameter> params;
   for (const Value* c : candidates) {
     Value* v = const_cast<Value*>(c);
-    Parameter p{v, v->initializer()->mutableData<float>(), {}};
+    Parameter p{v, v->initializer()->mutableData<float>(), {}, quantScales.count(v) > 0};
+    if (p.positive) {
+      double size = 0;
+      for (float s : p.data) size += std::abs(s);
+      p.rate = std::max(1e-12, size / static_cast<double>(std::max<size_t>(1, p.data.size())));
+    }
     if (options.keepSparsity) {
       const auto zeros = std::count(p.data.begin(), p.data.end(), 0.f);
-      if (zeros * 20 >= static_cast<int64_t>(p.data.size())) {
+      if (static_cast<double>(zeros) >= options.sparseFraction * static_cast<double>(p.data.size())) {
         p.mask.resize(p.data.size());
         for (size_t i = 0; i < p.data.size(); ++i) p.mask[i] = p.data[i] != 0.f;
         ++summary.maskedTensors;
@@ -210,6 +223,7 @@ Expected<TrainingSummary> trainModel(Model& student, const Model* teacher, Datas
   ExecutorOptions studentOptions;
   studentOptions.threads = options.threads;
   studentOptions.keepIntermediates = true;
+  studentOptions.precomputeDequantization = false;  // scales train
   ASSIGN_OR_RETURN(std::unique_ptr<Executor> studentRun, Executor::create(student, studentOptions));
   std::unique_ptr<Executor> teacherRun;
   if (teacher) {
@@ -326,19 +340,24 @@ Expected<TrainingSummary> trainModel(Model& student, const Model* teacher, Datas
                             summary.steps + 1, epoch);
       std::vector<std::span<float>> weights;
       std::vector<std::span<const float>> gradients;
+      std::vector<double> rates;
       for (size_t p = 0; p < params.size(); ++p) {
         if (gradSums[p].empty()) continue;
         weights.push_back(params[p].data);
         gradients.emplace_back(gradSums[p]);
+        rates.push_back(params[p].rate);
       }
       if (!allFinite(gradients))
         return invalidInput("{}: a gradient is not finite at step {} (epoch {}); nothing was written", options.progressLabel,
                             summary.steps + 1, epoch);
-      optimizer.step(weights, gradients);
-      for (const Parameter& p : params)
+      optimizer.step(weights, gradients, rates);
+      for (const Parameter& p : params) {
         if (!p.mask.empty())
           for (size_t i = 0; i < p.mask.size(); ++i)
             if (!p.mask[i]) p.data[i] = 0.f;
+        if (p.positive)
+          for (float& s : p.data) s = std::max(s, 1e-12f);
+      }
       summary.stepLoss.push_back(loss);
       summary.samplesSeen += static_cast<int64_t>(indices.size());
       ++summary.steps;

@@ -238,3 +238,42 @@ g (float[2,3] x) => (float[3,2] y) <float[3,2] w = {1, 2, 3, 4, 5, 6}> {
 
 }  // namespace
 }  // namespace onnxpress::train
+
+namespace onnxpress::train {
+namespace {
+
+// Fake quantization Q→DQ with one scale: Backprop must give the straight-through
+// gradient for x and LSQ's step-size gradient, computed here in closed form.
+TEST(Gradient, FakeQuantizationIsStraightThroughWithLsqScale) {
+  Model model = test::parseModel(R"(<ir_version: 8, opset_import: ["" : 17]>
+g () => (float[6] y) <float[6] x = {-3.0, -0.26, 0.0, 0.317, 1.171, 9.0}, float s = {0.02}, int8 z = {2}> {
+  q = QuantizeLinear(x, s, z)
+  y = DequantizeLinear(q, s, z)
+})");
+  Graph& graph = model.graph();
+  auto ex = runtime::Executor::create(model, runtime::ExecutorOptions{.threads = 1, .keepIntermediates = true,
+                                                                      .precomputeDequantization = false});
+  ASSERT_TRUE(ex) << ex.status().message();
+  ASSERT_TRUE((*ex)->run({}));
+  const Value* x = graph.findValue("x");
+  const Value* s = graph.findValue("s");
+  auto bp = Backprop::create(graph, model.opsetImports, {x, s}, {graph.outputs()[0]});
+  ASSERT_TRUE(bp) << bp.status().message();
+  const std::vector<float> g = {1.0f, -2.0f, 0.5f, 3.0f, -1.0f, 2.0f};
+  std::unordered_map<const Value*, runtime::TensorData> seeds;
+  seeds[graph.outputs()[0]] = runtime::TensorData::fromVector(DataType::Float, {6}, g);
+  auto grads = bp->run((*ex)->intermediates(), seeds, 1);
+  ASSERT_TRUE(grads) << grads.status().message();
+  const std::vector<float> xs = {-3.0f, -0.26f, 0.0f, 0.317f, 1.171f, 9.0f};  // the ends clamp
+  double ds = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double v = xs[i] / 0.02f, q = std::nearbyint(v) + 2;
+    const bool inside = q >= -128 && q <= 127;
+    EXPECT_FLOAT_EQ(grads->at(x).span<float>()[i], inside ? g[i] : 0.f) << i;
+    ds += g[i] * (inside ? std::nearbyint(v) - v : std::clamp(q, -128.0, 127.0) - 2);
+  }
+  EXPECT_NEAR(grads->at(s).span<float>()[0], ds, 1e-4);
+}
+
+}  // namespace
+}  // namespace onnxpress::train

@@ -27,6 +27,7 @@ struct ExecutorOptions {
   bool keepIntermediates = false;   // keep every value alive until run() returns
   bool checkInputShapes = true;     // reject inputs whose shape contradicts the declared fixed dims
   bool profile = false;             // accumulate each node's wall time (see nodeTimes())
+  bool precomputeDequantization = true;  // run DequantizeLinear of constants once in create() (off when training changes them)
 };
 
 /// Called after each node, once per produced output.

@@ -37,8 +37,10 @@ class Optimizer {
   /// The learning rate at step `step` (0-based).
   double learningRate(int64_t step) const;
   /// One update of every parameter; `gradients[i]` belongs to `parameters[i]` (same size).
+  /// `rates[i]` (optional) multiplies the learning rate of parameter i.
   /// Returns the gradients' global norm before clipping.
-  double step(const std::vector<std::span<float>>& parameters, const std::vector<std::span<const float>>& gradients);
+  double step(const std::vector<std::span<float>>& parameters, const std::vector<std::span<const float>>& gradients,
+              const std::vector<double>& rates = {});
   int64_t steps() const { return step_; }
 
  private:

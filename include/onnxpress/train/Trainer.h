@@ -5,9 +5,10 @@
 // logits for [rows, classes] outputs, MSE otherwise, or as chosen), plus cross-
 // entropy on DATA's `labels` when present; without a teacher, cross-entropy only.
 // Every float initializer with at least two elements is trained, and so is every
-// float Constant node of the main graph (turned into an initializer first), unless
-// frozen by name. Weights that pruning zeroed (5% or more of a tensor exactly 0)
-// stay zero. A held-out split (the last `validationFraction` of a seeded shuffle)
+// float Constant node of the main graph (turned into an initializer first), and every
+// QuantizeLinear/DequantizeLinear scale (fake quantization, kept above 0), unless
+// frozen by name. Weights that pruning zeroed (by default 5% or more of a tensor
+// exactly 0) stay zero. A held-out split (the last `validationFraction` of a seeded shuffle)
 // measures the loss after each epoch; training stops after `patience` epochs
 // without improvement and the best weights are kept.
 //
@@ -37,6 +38,7 @@ struct TrainOptions {
   double temperature = 4;
   double labelWeight = -1;    // cross-entropy weight; < 0: 0.5 with a teacher and labels, 1 without a teacher
   bool keepSparsity = true;
+  double sparseFraction = 0.05;     // a tensor with at least this fraction of exact zeros keeps them
   std::vector<std::string> freeze;  // weight names not to train
   int threads = 0;
   std::string progressLabel = "training";

@@ -11,6 +11,7 @@ std::vector<GradientEntry> elementwiseGradients();
 std::vector<GradientEntry> linearGradients();
 std::vector<GradientEntry> normalizationGradients();
 std::vector<GradientEntry> poolGradients();
+std::vector<GradientEntry> quantizeGradients();
 std::vector<GradientEntry> shapeGradients();
 
 }  // namespace onnxpress::train::gradients

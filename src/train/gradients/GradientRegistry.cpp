@@ -14,7 +14,7 @@ const std::vector<GradientEntry>& registeredGradients() {
   static const std::vector<GradientEntry> table = [] {
     std::vector<GradientEntry> all;
     for (auto family : {gradients::elementwiseGradients, gradients::linearGradients, gradients::normalizationGradients,
-                        gradients::poolGradients, gradients::shapeGradients})
+                        gradients::poolGradients, gradients::quantizeGradients, gradients::shapeGradients})
       for (GradientEntry& entry : family()) all.push_back(std::move(entry));
     return all;
   }();
