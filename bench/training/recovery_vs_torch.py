@@ -6,7 +6,9 @@ student with the same data, loss and schedule, in one run.
     /usr/bin/python3 bench/training/recovery_vs_torch.py [--case sample-channels50] [--threads 2]
 
 Each case compresses models/fashion_mnist/model.onnx with a pipeline that loses
-accuracy (50% channel pruning, or low-rank at ratio 0.5), then recovers it:
+accuracy (50% channel pruning, or low-rank at ratio 0.5), then recovers it; the case
+scratch-quarter distils a freshly initialised CNN with a quarter of the parameters
+(`onnxpress distill TEACHER --student`):
 
 - ours: `compress --passes 'PIPELINE,distill{...}' --train-data train.npz` (the same
   pass options in every run: epochs, batch 32, adam, lr 1e-3, cosine, 5% warm-up,
@@ -41,7 +43,21 @@ SAMPLE = os.path.join(ROOT, "models", "fashion_mnist", "model.onnx")
 CASES = {
     "sample-channels50": "prune{granularity=channel sparsity=0.5}",
     "sample-lowrank50": "lowrank{ratio=0.5}",
+    "scratch-quarter": None,  # a freshly initialised student with a quarter of the parameters
 }
+
+
+def make_scratch_student(path):
+    """A CNN with a quarter of the sample's parameters (conv 8, conv 16, fc 64: 52,138),
+    randomly initialised (seed 0), exported to ONNX with the sample's interface."""
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10))
+    torch.onnx.export(net, torch.zeros(1, 1, 28, 28), path, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
 
 
 def torch_module(path):
@@ -214,14 +230,20 @@ def main():
     pipeline = CASES[args.case]
     with tempfile.TemporaryDirectory() as tmp:
         student = os.path.join(tmp, "student.onnx")
-        subprocess.run([args.binary, "-q", "compress", SAMPLE, "-o", student, "--passes", pipeline, "-n", "0"],
-                       check=True, capture_output=True)
         ours = os.path.join(tmp, "ours.onnx")
         report = os.path.join(tmp, "ours.json")
-        distill = (f"distill{{epochs={args.epochs} batch={args.batch} validation=0 patience=0 seed=0}}")
-        _, ours_rss = run_child([args.binary, "-q", "compress", SAMPLE, "-o", ours, "--passes", f"{pipeline},{distill}",
-                                 "--train-data", train, "-n", "0", "--fidelity-samples", "0", "--threads",
-                                 str(args.threads), "--report", report])
+        common = ["--train-data", train, "-n", "0", "--fidelity-samples", "0", "--threads", str(args.threads), "--report", report]
+        if pipeline is None:  # the distill command: a different architecture
+            make_scratch_student(student)
+            _, ours_rss = run_child([args.binary, "-q", "distill", SAMPLE, "-o", ours, "--student", student,
+                                     "--epochs", str(args.epochs), "--batch", str(args.batch), "--validation", "0",
+                                     "--patience", "0"] + common)
+        else:
+            subprocess.run([args.binary, "-q", "compress", SAMPLE, "-o", student, "--passes", pipeline, "-n", "0"],
+                           check=True, capture_output=True)
+            distill = f"distill{{epochs={args.epochs} batch={args.batch} validation=0 patience=0 seed=0}}"
+            _, ours_rss = run_child([args.binary, "-q", "compress", SAMPLE, "-o", ours, "--passes", f"{pipeline},{distill}"]
+                                    + common)
         entry = json.load(open(report))["passes"][-1]
         ours_steps, ours_seconds = entry["training"]["steps"], entry["training"]["seconds"]
         theirs = os.path.join(tmp, "torch.onnx")
@@ -234,7 +256,7 @@ def main():
             "onnxpress distill": accuracy(ours, x_test, y_test),
             "PyTorch": accuracy(theirs, x_test, y_test),
         }
-    print(f"case {args.case}: {pipeline}, {ours_steps} steps of batch {args.batch}, {args.threads} threads")
+    print(f"case {args.case}: {pipeline or 'distill command, fresh student'}, {ours_steps} steps of batch {args.batch}, {args.threads} threads")
     for name, acc in rows.items():
         print(f"  {name:26s} top-1 {acc * 100:.2f}%")
     print(f"  time per step: onnxpress {ours_seconds / ours_steps * 1000:.1f} ms, PyTorch "

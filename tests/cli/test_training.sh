@@ -34,6 +34,20 @@ PYEOF
 grep -q 'id="training-loss' "$TMP/distilled.html"
 "$PY" "$SRC/tests/cli/report_check.py" schema "$TMP/distilled.json" "$SRC/docs/report.schema.json"
 
+# The distill command: the pruned model as a student of the original.
+"$BIN" -q distill "$SAMPLE" -o "$TMP/student.onnx" --student "$TMP/pruned.onnx" --train-data "$CALIB" --steps 60 \
+    --eval-data "$EVAL" -n 0 --fidelity-samples 0 --report "$TMP/student.json"
+"$PY" - "$TMP/student.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["pipeline"].startswith("distill{teacher=") and j["passes"][0]["training"]["steps"] == 60, j["pipeline"]
+acc = j["quality"]["accuracy"]
+assert acc["after"] >= acc["before"] + 0.1, acc   # before: the untrained student (0.51)
+PYEOF
+rc=0
+"$BIN" -q distill "$SAMPLE" -o "$SAMPLE" --student "$TMP/pruned.onnx" --train-data "$CALIB" 2> "$TMP/err" || rc=$?
+[ $rc -eq 1 ] && grep -q "refusing to overwrite the input model" "$TMP/err" || { echo "distill -o TEACHER must be refused"; exit 1; }
+
 # Same seed and threads: the same bytes.
 "$BIN" -q compress "$SAMPLE" -o "$TMP/again.onnx" --threads 2 \
     --passes 'prune{granularity=channel sparsity=0.5},distill{steps=120}' --train-data "$CALIB" -n 0 --fidelity-samples 0

@@ -20,6 +20,7 @@ void addInspectCommand(CLI::App& app, Action& action);
 void addPassesCommand(CLI::App& app, Action& action);
 void addCompressCommand(CLI::App& app, Action& action);
 void addPruneCommand(CLI::App& app, Action& action);
+void addDistillCommand(CLI::App& app, Action& action);
 void addRunCommand(CLI::App& app, Action& action);
 void addBenchCommand(CLI::App& app, Action& action);
 void addProfileCommand(CLI::App& app, Action& action);

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   cli::addPassesCommand(app, action);
   cli::addCompressCommand(app, action);
   cli::addPruneCommand(app, action);
+  cli::addDistillCommand(app, action);
   cli::addQuantizeCommand(app, action);
   cli::addRunCommand(app, action);
   cli::addBenchCommand(app, action);
