@@ -17,37 +17,43 @@ Status DistillOptions::validate() const {
   return Status::ok();
 }
 
+Expected<const Model*> DistillOptions::teacherModel(const PassContext& context, std::optional<Model>& storage,
+                                                    std::string_view pass) const {
+  if (!teacher.empty()) {
+    ASSIGN_OR_RETURN(storage, loadModel(teacher));
+    return &*storage;
+  }
+  if (!context.pipelineInput) return usageError("{}: no teacher: give teacher=PATH (no pipeline input is known here)", pass);
+  return context.pipelineInput;
+}
+
+train::TrainOptions DistillOptions::distillOptions(int threads, const std::string& label) const {
+  train::TrainOptions t = trainOptions(threads, label);
+  t.loss = loss;
+  t.temperature = temperature;
+  t.labelWeight = labelWeight;
+  return t;
+}
+
+void DistillOptions::describe(TrainingRecord& record, bool labels) const {
+  record.teacher = teacher.empty() ? "pipeline input" : teacher;
+  const double weight = labelWeight >= 0 ? labelWeight : labels ? 0.5 : 0;
+  record.loss += fmt::format("{}{}", loss == "auto" ? "kl (logits) / mse" : loss,
+                             loss == "auto" || loss == "kl" ? fmt::format(" T={}", temperature) : "");
+  if (weight > 0) record.loss += fmt::format(" + {} cross-entropy", weight);
+}
+
 Expected<PassResult> DistillPass::run(Model& model, PassContext& context) {
   if (!context.trainingData) return usageError("distill needs training data: give --train-data DATA");
   std::optional<Model> loaded;
-  const Model* teacher = context.pipelineInput;
-  if (!options_.teacher.empty()) {
-    ASSIGN_OR_RETURN(loaded, loadModel(options_.teacher));
-    teacher = &*loaded;
-  }
-  if (!teacher) return usageError("distill: no teacher: give teacher=PATH (no pipeline input is known here)");
-  train::TrainOptions t = options_.trainOptions(context.threads, "distill");
-  t.loss = options_.loss;
-  t.temperature = options_.temperature;
-  t.labelWeight = options_.labelWeight;
+  ASSIGN_OR_RETURN(const Model* teacher, options_.teacherModel(context, loaded, kName));
+  const train::TrainOptions t = options_.distillOptions(context.threads, "distill");
   ASSIGN_OR_RETURN(train::TrainingSummary summary, train::trainModel(model, teacher, *context.trainingData, t));
-
   auto record = std::make_shared<TrainingRecord>();
   record->pass = std::string(kName);
-  record->teacher = options_.teacher.empty() ? "pipeline input" : options_.teacher;
-  const bool labels = context.trainingData->hasLabels();
-  const double labelWeight = options_.labelWeight >= 0 ? options_.labelWeight : labels ? 0.5 : 0;
-  record->loss = fmt::format("{}{}", options_.loss == "auto" ? "kl (logits) / mse" : options_.loss,
-                             options_.loss == "auto" || options_.loss == "kl" ? fmt::format(" T={}", options_.temperature) : "");
-  if (labelWeight > 0) record->loss += fmt::format(" + {} cross-entropy", labelWeight);
+  options_.describe(*record, context.trainingData->hasLabels());
   record->summary = summary;
-  context.records.emit(record);
-
-  PassResult result;
-  result.bump("steps", summary.steps);
-  result.bump("tensors trained", summary.trainedTensors);
-  result.bump("parameters trained", summary.trainedParameters);
-  return result;
+  return emitTrainingRecord(context, record);
 }
 
 }  // namespace onnxpress

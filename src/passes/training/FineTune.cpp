@@ -18,13 +18,7 @@ Expected<PassResult> FineTunePass::run(Model& model, PassContext& context) {
   record->pass = std::string(kName);
   record->loss = "cross-entropy";
   record->summary = summary;
-  context.records.emit(record);
-
-  PassResult result;
-  result.bump("steps", summary.steps);
-  result.bump("tensors trained", summary.trainedTensors);
-  result.bump("parameters trained", summary.trainedParameters);
-  return result;
+  return emitTrainingRecord(context, record);
 }
 
 }  // namespace onnxpress

@@ -206,12 +206,7 @@ void foldBias(Graph& graph, const UnfoldedBias& u) {
 Expected<PassResult> QuantizationAwareTrainingPass::run(Model& model, PassContext& context) {
   if (!context.trainingData) return usageError("qat needs training data: give --train-data DATA");
   std::optional<Model> loaded;
-  const Model* teacher = context.pipelineInput;
-  if (!options_.teacher.empty()) {
-    ASSIGN_OR_RETURN(loaded, loadModel(options_.teacher));
-    teacher = &*loaded;
-  }
-  if (!teacher) return usageError("qat: no teacher: give teacher=PATH (no pipeline input is known here)");
+  ASSIGN_OR_RETURN(const Model* teacher, options_.teacherModel(context, loaded, kName));
   Graph& graph = model.graph();
   std::vector<Unfolded> unfolded;
   std::vector<UnfoldedBias> biases;
@@ -223,11 +218,8 @@ Expected<PassResult> QuantizationAwareTrainingPass::run(Model& model, PassContex
   if (unfolded.empty())
     return invalidInput("qat: no 8- or 4-bit weight behind a DequantizeLinear: run quantize{{format=qdq}} first");
 
-  train::TrainOptions t = options_.trainOptions(context.threads, "qat");
+  train::TrainOptions t = options_.distillOptions(context.threads, "qat");
   if (options_.lr == 0) t.optimizer.learningRate = options_.optimizer == "sgd" ? 1e-3 : 1e-4;
-  t.loss = options_.loss;
-  t.temperature = options_.temperature;
-  t.labelWeight = options_.labelWeight;
   t.sparseFraction = 0.4;  // int8 rounds small weights to 0: only pruned tensors count as sparse
   auto summary = train::trainModel(model, teacher, *context.trainingData, t);
   for (const Unfolded& u : unfolded) fold(graph, u);  // also after a failure: the model stays QDQ
@@ -236,17 +228,11 @@ Expected<PassResult> QuantizationAwareTrainingPass::run(Model& model, PassContex
 
   auto record = std::make_shared<TrainingRecord>();
   record->pass = std::string(kName);
-  record->teacher = options_.teacher.empty() ? "pipeline input" : options_.teacher;
-  const double labelWeight = options_.labelWeight >= 0 ? options_.labelWeight : context.trainingData->hasLabels() ? 0.5 : 0;
-  record->loss = fmt::format("fake-quantized; {}", options_.loss == "auto" ? "kl (logits) / mse" : options_.loss);
-  if (labelWeight > 0) record->loss += fmt::format(" + {} cross-entropy", labelWeight);
+  record->loss = "fake-quantized; ";
+  options_.describe(*record, context.trainingData->hasLabels());
   record->summary = *summary;
-  context.records.emit(record);
-
-  PassResult result;
-  result.bump("steps", summary->steps);
+  PassResult result = emitTrainingRecord(context, record);
   result.bump("weights fake-quantized", static_cast<int64_t>(unfolded.size()));
-  result.bump("tensors trained", summary->trainedTensors);
   result.bump("biases trained and requantized", static_cast<int64_t>(biases.size()));
   return result;
 }

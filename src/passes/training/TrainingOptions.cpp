@@ -1,5 +1,7 @@
 #include "onnxpress/passes/training/TrainingOptions.h"
 
+#include "onnxpress/pass/Pass.h"
+
 namespace onnxpress {
 
 Status TrainingScheduleOptions::validateSchedule() const {
@@ -38,6 +40,15 @@ train::TrainOptions TrainingScheduleOptions::trainOptions(int threads, const std
   t.threads = threads;
   t.progressLabel = label;
   return t;
+}
+
+PassResult emitTrainingRecord(PassContext& context, std::shared_ptr<TrainingRecord> record) {
+  PassResult result;
+  result.bump("steps", record->summary.steps);
+  result.bump("tensors trained", record->summary.trainedTensors);
+  result.bump("parameters trained", record->summary.trainedParameters);
+  context.records.emit(std::move(record));
+  return result;
 }
 
 }  // namespace onnxpress

@@ -12,7 +12,6 @@
 
 #include "Families.h"
 #include "GradUtil.h"
-#include "onnxpress/ir/ConvGeometry.h"
 
 namespace onnxpress::train::gradients {
 namespace {
@@ -100,37 +99,15 @@ Status gemmGrad(GradientContext& ctx) {
 }
 
 // Conv geometry flattened to 2-D (a 1-D conv is a 2-D conv of height 1).
-struct Conv2d {
-  int64_t batch, channels, height, width, filters, group, kh, kw, outH, outW;
-  int64_t strideH, strideW, dilH, dilW, padTop, padLeft;
+struct Conv2d : Window2d {
+  int64_t batch, channels, filters, group;
 };
 
 Expected<Conv2d> convGeometry(const GradientContext& ctx) {
   const TensorData &x = ctx.input(0), &w = ctx.input(1);
-  if (x.rank() != 3 && x.rank() != 4)
-    return invalidInput("{}: gradients of {}-D convolutions are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2);
   const ConvAttrs attrs = ConvAttrs::read(ctx.node);
-  const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), kernel(w.shape().begin() + 2, w.shape().end());
-  ASSIGN_OR_RETURN(WindowGeometry geo, resolveWindow(attrs, in, kernel, ctx.where()));
-  const bool oneD = x.rank() == 3;
-  Conv2d c{};
-  c.batch = x.dim(0);
-  c.channels = x.dim(1);
-  c.height = oneD ? 1 : x.dim(2);
-  c.width = x.dim(-1);
-  c.filters = w.dim(0);
-  c.group = attrs.group;
-  c.kh = oneD ? 1 : geo.kernel[0];
-  c.kw = geo.kernel.back();
-  c.outH = oneD ? 1 : geo.out[0];
-  c.outW = geo.out.back();
-  c.strideH = oneD ? 1 : geo.strides[0];
-  c.strideW = geo.strides.back();
-  c.dilH = oneD ? 1 : geo.dilations[0];
-  c.dilW = geo.dilations.back();
-  c.padTop = oneD ? 0 : geo.padBegin[0];
-  c.padLeft = geo.padBegin.back();
-  return c;
+  ASSIGN_OR_RETURN(Window2d window, resolveWindow2d(ctx, attrs, {w.shape().begin() + 2, w.shape().end()}, "convolutions"));
+  return Conv2d{window, x.dim(0), x.dim(1), w.dim(0), attrs.group};
 }
 
 // col[(c*kh + i)*kw + j][oy*outW + ox] = x[c][oy*sh - pt + i*dh][ox*sw - pl + j*dw] (0 outside).

@@ -8,41 +8,19 @@
 
 #include "Families.h"
 #include "GradUtil.h"
-#include "onnxpress/ir/ConvGeometry.h"
 
 namespace onnxpress::train::gradients {
 namespace {
 
 // Pools over 1-D or 2-D windows, as the 2-D case (height 1 for 1-D).
-struct Pool2d {
-  int64_t planes, height, width, kh, kw, outH, outW, sh, sw, dh, dw, pt, pl, pb, pr;
+struct Pool2d : Window2d {
+  int64_t planes;
 };
 
 Expected<Pool2d> poolGeometry(const GradientContext& ctx) {
-  const TensorData& x = ctx.input(0);
-  if (x.rank() != 3 && x.rank() != 4)
-    return invalidInput("{}: gradients of {}-D pooling are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2);
   const WindowAttrs attrs = WindowAttrs::read(ctx.node);
-  const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  ASSIGN_OR_RETURN(WindowGeometry geo, resolveWindow(attrs, in, attrs.kernel, ctx.where()));
-  const bool oneD = x.rank() == 3;
-  Pool2d p{};
-  p.planes = x.dim(0) * x.dim(1);
-  p.height = oneD ? 1 : x.dim(2);
-  p.width = x.dim(-1);
-  p.kh = oneD ? 1 : geo.kernel[0];
-  p.kw = geo.kernel.back();
-  p.outH = oneD ? 1 : geo.out[0];
-  p.outW = geo.out.back();
-  p.sh = oneD ? 1 : geo.strides[0];
-  p.sw = geo.strides.back();
-  p.dh = oneD ? 1 : geo.dilations[0];
-  p.dw = geo.dilations.back();
-  p.pt = oneD ? 0 : geo.padBegin[0];
-  p.pl = geo.padBegin.back();
-  p.pb = oneD ? 0 : geo.padEnd[0];
-  p.pr = geo.padEnd.back();
-  return p;
+  ASSIGN_OR_RETURN(Window2d window, resolveWindow2d(ctx, attrs, attrs.kernel, "pooling"));
+  return Pool2d{window, ctx.input(0).dim(0) * ctx.input(0).dim(1)};
 }
 
 Status maxPoolGrad(GradientContext& ctx) {
@@ -62,10 +40,10 @@ Status maxPoolGrad(GradientContext& ctx) {
         int64_t best = -1;
         float bestValue = -std::numeric_limits<float>::infinity();
         for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t iy = oy * p.sh - p.pt + i * p.dh;
+          const int64_t iy = oy * p.strideH - p.padTop + i * p.dilH;
           if (iy < 0 || iy >= p.height) continue;
           for (int64_t j = 0; j < p.kw; ++j) {
-            const int64_t ix = ox * p.sw - p.pl + j * p.dw;
+            const int64_t ix = ox * p.strideW - p.padLeft + j * p.dilW;
             if (ix < 0 || ix >= p.width) continue;
             const float v = x[plane * inPlane + iy * p.width + ix];
             if (best < 0 || v > bestValue) {
@@ -96,21 +74,21 @@ Status averagePoolGrad(GradientContext& ctx) {
         // The window's divisor, as the forward op counts it.
         int64_t count = 0;
         for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t iy = oy * p.sh - p.pt + i * p.dh;
+          const int64_t iy = oy * p.strideH - p.padTop + i * p.dilH;
           for (int64_t j = 0; j < p.kw; ++j) {
-            const int64_t ix = ox * p.sw - p.pl + j * p.dw;
+            const int64_t ix = ox * p.strideW - p.padLeft + j * p.dilW;
             const bool inside = iy >= 0 && iy < p.height && ix >= 0 && ix < p.width;
-            const bool inPadded = iy >= -p.pt && iy < p.height + p.pb && ix >= -p.pl && ix < p.width + p.pr;
+            const bool inPadded = iy >= -p.padTop && iy < p.height + p.padBottom && ix >= -p.padLeft && ix < p.width + p.padRight;
             count += inside || (countPads && inPadded);
           }
         }
         if (count == 0) continue;
         const float share = gp[plane * outPlane + oy * p.outW + ox] / static_cast<float>(count);
         for (int64_t i = 0; i < p.kh; ++i) {
-          const int64_t iy = oy * p.sh - p.pt + i * p.dh;
+          const int64_t iy = oy * p.strideH - p.padTop + i * p.dilH;
           if (iy < 0 || iy >= p.height) continue;
           for (int64_t j = 0; j < p.kw; ++j) {
-            const int64_t ix = ox * p.sw - p.pl + j * p.dw;
+            const int64_t ix = ox * p.strideW - p.padLeft + j * p.dilW;
             if (ix >= 0 && ix < p.width) d[plane * inPlane + iy * p.width + ix] += share;
           }
         }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "onnxpress/ir/ConvGeometry.h"
 #include "onnxpress/train/Gradient.h"
 
 namespace onnxpress::train::gradients {
@@ -32,6 +33,14 @@ TensorData floatFilled(const Shape& shape, F f) {
 Status requireFloat(const GradientContext& ctx);
 /// A negative axis counted from the end of `rank`.
 int64_t normalizeAxis(int64_t axis, int64_t rank);
+/// A 1-D or 2-D sliding window (Conv, pools) as a 2-D one: a 1-D window has height 1.
+struct Window2d {
+  int64_t height, width, kh, kw, outH, outW, strideH, strideW, dilH, dilW, padTop, padLeft, padBottom, padRight;
+};
+/// The window of input 0 (N, C, spatial...) under `attrs` with `kernel`; `what` names
+/// the op family in the error for 3-D and larger windows.
+Expected<Window2d> resolveWindow2d(const GradientContext& ctx, const WindowAttrs& attrs, const std::vector<int64_t>& kernel,
+                                   const char* what);
 /// Row-major strides of `shape`.
 std::vector<int64_t> stridesOf(const Shape& shape);
 

@@ -19,7 +19,9 @@
 // picks the best epoch (train/Trainer.h).
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "onnxpress/pass/Pass.h"
 #include "onnxpress/passes/training/TrainingOptions.h"
@@ -41,6 +43,13 @@ struct DistillOptions : TrainingScheduleOptions {
     visitSchedule(v);
   }
   Status validate() const;
+
+  /// The teacher: `teacher` loaded into `storage`, else the pipeline's input; `pass` names errors.
+  Expected<const Model*> teacherModel(const PassContext& context, std::optional<Model>& storage, std::string_view pass) const;
+  /// The Trainer's options: the schedule's plus loss, temperature and label weight.
+  train::TrainOptions distillOptions(int threads, const std::string& label) const;
+  /// The record's teacher and loss text for training data with or without labels.
+  void describe(TrainingRecord& record, bool labels) const;
 };
 
 class DistillPass final : public PassBase<DistillPass, DistillOptions> {

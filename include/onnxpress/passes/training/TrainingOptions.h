@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,5 +62,12 @@ struct TrainingRecord final : PassRecord {
   std::string loss;     // e.g. "kl(T=4) + 0.5 ce"
   train::TrainingSummary summary;
 };
+
+struct PassContext;
+struct PassResult;
+
+/// Emits `record` into the context's sink and returns the statistics every training
+/// pass reports (steps, tensors and parameters trained).
+PassResult emitTrainingRecord(PassContext& context, std::shared_ptr<TrainingRecord> record);
 
 }  // namespace onnxpress
