@@ -160,6 +160,11 @@ TEST(Gradient, Conv) {
   checkGradients({"Conv groups", 17, {{"x", {1, 4, 5, 5}}, {"w", {6, 2, 3, 3}}}, "", "y = Conv<group: int = 2>(x, w)"});
   checkGradients({"Conv depthwise", 17, {{"x", {2, 3, 4, 4}}, {"w", {3, 1, 3, 3}}}, "",
                   "y = Conv<group: int = 3, auto_pad: string = \"SAME_UPPER\">(x, w)"});
+  checkGradients({"ConvTranspose strides pads output_padding", 17, {{"x", {2, 2, 3, 3}}, {"w", {2, 3, 3, 3}}, {"b", {3}}}, "",
+                  "y = ConvTranspose<strides: ints = [2, 2], pads: ints = [1, 0, 0, 1], output_padding: ints = [1, 0]>(x, w, b)"});
+  checkGradients({"ConvTranspose groups dilations", 17, {{"x", {1, 4, 3, 2}}, {"w", {4, 1, 2, 2}}}, "",
+                  "y = ConvTranspose<group: int = 2, dilations: ints = [2, 1]>(x, w)"});
+  checkGradients({"ConvTranspose 1-D", 17, {{"x", {1, 2, 4}}, {"w", {2, 2, 3}}}, "", "y = ConvTranspose<strides: ints = [2]>(x, w)"});
   checkGradients({"Conv 1-D", 17, {{"x", {2, 2, 9}}, {"w", {3, 2, 3}}, {"b", {3}}}, "", "y = Conv<strides: ints = [2]>(x, w, b)"});
 }
 

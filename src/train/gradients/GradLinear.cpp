@@ -5,6 +5,7 @@
 //   Y = α A'B' + βC   dA' = α G B'ᵀ, dB' = α A'ᵀ G, dC = β G summed to C's shape
 //   Conv, per image n and group g, with col = im2col(X):
 //     Y = W·col       dW += G·colᵀ,  dcol = Wᵀ·G,  dX = col2im(dcol),  dB = Σ G
+//   ConvTranspose: the same with the roles of X and Y exchanged (see convTransposeGrad)
 #include <Eigen/Core>
 #ifdef _OPENMP
 #include <omp.h>
@@ -146,6 +147,21 @@ void col2im(const Conv2d& c, const float* col, int64_t channels, float* dx) {
       }
 }
 
+// Σ over images and positions of g [N, C, ...], per channel (a Conv bias's gradient).
+TensorData channelSums(const TensorData& g) {
+  const int64_t batch = g.dim(0), channels = g.dim(1), spatial = g.numElements() / std::max<int64_t>(1, batch * channels);
+  TensorData sums = floatZeros({channels});
+  float* d = sums.data<float>();
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t f = 0; f < channels; ++f) {
+      const float* gp = g.data<float>() + (n * channels + f) * spatial;
+      float sum = 0;
+      for (int64_t s = 0; s < spatial; ++s) sum += gp[s];
+      d[f] += sum;
+    }
+  return sums;
+}
+
 Status convGrad(GradientContext& ctx) {
   RETURN_IF_ERROR(requireFloat(ctx));
   ASSIGN_OR_RETURN(Conv2d c, convGeometry(ctx));
@@ -190,18 +206,59 @@ Status convGrad(GradientContext& ctx) {
     for (const RowMatrix& partial : dwPartial) out += partial;
     ctx.inputGrads[1] = std::move(dw);
   }
-  if (ctx.wants(2) && ctx.hasInput(2)) {
-    TensorData db = floatZeros({c.filters});
-    float* d = db.data<float>();
-    for (int64_t n = 0; n < c.batch; ++n)
-      for (int64_t f = 0; f < c.filters; ++f) {
-        const float* gp = g.data<float>() + n * outImage + f * spatial;
-        float sum = 0;
-        for (int64_t s = 0; s < spatial; ++s) sum += gp[s];
-        d[f] += sum;
-      }
-    ctx.inputGrads[2] = std::move(db);
-  }
+  if (ctx.wants(2) && ctx.hasInput(2)) ctx.inputGrads[2] = channelSums(g);
+  return Status::ok();
+}
+
+// ConvTranspose, per image n and group g, with W_g of shape [C_in/g, C_out/g·kh·kw]:
+//   Y_g = col2im(W_gᵀ X_g) over Y's window, so with col = im2col(dY_g) (Y read as a
+//   conv input whose outputs are X's positions): dX_g = W_g·col, dW_g = X_g·colᵀ, dB = Σ dY.
+Status convTransposeGrad(GradientContext& ctx) {
+  RETURN_IF_ERROR(requireFloat(ctx));
+  if (ctx.node.stringAttr("auto_pad", "NOTSET") != "NOTSET" || ctx.node.attribute("output_shape"))
+    return invalidInput("{}: gradients of ConvTranspose with auto_pad or output_shape are not implemented (pads are)",
+                        ctx.where());
+  const TensorData &x = ctx.input(0), &w = ctx.input(1);
+  const TensorData g = ctx.outputGrad(0);
+  if (x.rank() != 3 && x.rank() != 4)
+    return invalidInput("{}: gradients of {}-D ConvTranspose are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2);
+  const bool oneD = x.rank() == 3;
+  const size_t spatialRank = oneD ? 1 : 2;
+  const ConvAttrs attrs = ConvAttrs::read(ctx.node);
+  const WindowAttrs window = attrs.withDefaults(spatialRank, {w.shape().begin() + 2, w.shape().end()});
+  auto first = [oneD](const std::vector<int64_t>& v, int64_t fallback) { return oneD ? fallback : v[0]; };
+  Conv2d c{};
+  c.height = oneD ? 1 : g.dim(2);  // the window runs over Y ...
+  c.width = g.dim(-1);
+  c.outH = oneD ? 1 : x.dim(2);    // ... and its outputs are X's positions
+  c.outW = x.dim(-1);
+  c.kh = first(window.kernel, 1);
+  c.kw = window.kernel.back();
+  c.strideH = first(window.strides, 1);
+  c.strideW = window.strides.back();
+  c.dilH = first(window.dilations, 1);
+  c.dilW = window.dilations.back();
+  c.padTop = first(window.pads, 0);
+  c.padLeft = window.pads[spatialRank - 1];
+  const int64_t group = attrs.group, batch = x.dim(0), cin = x.dim(1), cinG = cin / group, coutG = w.dim(1);
+  const int64_t kk = coutG * c.kh * c.kw, xPlane = c.outH * c.outW, yPlane = c.height * c.width;
+  const bool wantX = ctx.wants(0), wantW = ctx.wants(1);
+  TensorData dx = wantX ? TensorData::allocate(DataType::Float, x.shape()) : TensorData();
+  TensorData dw = wantW ? floatZeros(w.shape()) : TensorData();
+  RowMatrix col(kk, xPlane);
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t grp = 0; grp < group; ++grp) {
+      im2col(c, g.data<float>() + (n * group + grp) * coutG * yPlane, coutG, col.data());
+      ConstMatrixMap wg(w.data<float>() + grp * cinG * kk, cinG, kk);
+      const int64_t xOffset = (n * cin + grp * cinG) * xPlane;
+      if (wantX) MatrixMap(dx.data<float>() + xOffset, cinG, xPlane).noalias() = wg * col;
+      if (wantW)
+        MatrixMap(dw.data<float>() + grp * cinG * kk, cinG, kk).noalias() +=
+            ConstMatrixMap(x.data<float>() + xOffset, cinG, xPlane) * col.transpose();
+    }
+  if (wantX) ctx.inputGrads[0] = std::move(dx);
+  if (wantW) ctx.inputGrads[1] = std::move(dw);
+  if (ctx.wants(2) && ctx.hasInput(2)) ctx.inputGrads[2] = channelSums(g);
   return Status::ok();
 }
 
@@ -212,6 +269,7 @@ std::vector<GradientEntry> linearGradients() {
       {"MatMul", matMulGrad, {0, 1}},
       {"Gemm", gemmGrad, {0, 1, 2}},
       {"Conv", convGrad, {0, 1, 2}},
+      {"ConvTranspose", convTransposeGrad, {0, 1, 2}},
   };
 }
 
