@@ -106,6 +106,11 @@ Expected<std::unique_ptr<Executor>> Executor::create(const Graph& graph, const s
     ex->precomputed_.assign(ex->order_.size(), 0);
   }
   ex->planActivationFusion();
+  if (options.keepIntermediates && options.keepOnly) {
+    ex->keepSlot_.assign(ex->slotOf_.size(), 0);
+    for (const Value* v : *options.keepOnly)
+      if (auto it = ex->slotOf_.find(v); it != ex->slotOf_.end()) ex->keepSlot_[it->second] = 1;
+  }
 
   // Release plan: a value dies after the last node that reads it, directly or from a subgraph.
   constexpr size_t kNever = std::numeric_limits<size_t>::max();
@@ -360,8 +365,12 @@ Expected<std::vector<TensorData>> Executor::execute(Frame& frame, const TensorOb
       if (observer && !ctx.outputs[j].empty()) observer(node, j, ctx.outputs[j]);
       frame.slots_[slotOf_.at(out)] = std::move(ctx.outputs[j]);
     }
-    if (!options_.keepIntermediates)
+    if (!options_.keepIntermediates) {
       for (size_t s : releaseAfter_[i]) frame.slots_[s] = TensorData();
+    } else if (!keepSlot_.empty()) {
+      for (size_t s : releaseAfter_[i])
+        if (!keepSlot_[s]) frame.slots_[s] = TensorData();
+    }
   }
   std::vector<TensorData> outputs;
   for (Value* out : graph_.outputs()) {

@@ -61,6 +61,17 @@ Expected<Backprop> Backprop::create(const Graph& graph, const std::vector<OpsetI
   return bp;
 }
 
+std::unordered_set<const Value*> Backprop::forwardValuesRead() const {
+  std::unordered_set<const Value*> values;
+  for (const Step& step : steps_) {
+    for (const Value* v : step.node->inputs())
+      if (v) values.insert(v);
+    for (const Value* v : step.node->outputs())
+      if (v) values.insert(v);
+  }
+  return values;
+}
+
 namespace {
 
 // a += b, cloning a first when its storage is shared (it may alias a forward value).

@@ -223,6 +223,8 @@ Expected<TrainingSummary> trainModel(Model& student, const Model* teacher, Datas
   ExecutorOptions studentOptions;
   studentOptions.threads = options.threads;
   studentOptions.keepIntermediates = true;
+  const std::unordered_set<const Value*> readByBackward = backprop.forwardValuesRead();
+  studentOptions.keepOnly = &readByBackward;  // the rest dies at its last forward use
   studentOptions.precomputeDequantization = false;  // scales train
   ASSIGN_OR_RETURN(std::unique_ptr<Executor> studentRun, Executor::create(student, studentOptions));
   std::unique_ptr<Executor> teacherRun;

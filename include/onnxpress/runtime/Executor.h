@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "onnxpress/ir/Model.h"
@@ -25,6 +26,9 @@ namespace onnxpress::runtime {
 struct ExecutorOptions {
   int threads = 0;                  // 0: all hardware threads
   bool keepIntermediates = false;   // keep every value alive until run() returns
+  // With keepIntermediates: keep only these (and the outputs); others die at their last
+  // use as usual. Null: keep every value. Not owned; must outlive create().
+  const std::unordered_set<const Value*>* keepOnly = nullptr;
   bool checkInputShapes = true;     // reject inputs whose shape contradicts the declared fixed dims
   bool profile = false;             // accumulate each node's wall time (see nodeTimes())
   bool precomputeDequantization = true;  // run DequantizeLinear of constants once in create() (off when training changes them)
@@ -103,6 +107,7 @@ class Executor {
   std::unordered_map<const Value*, size_t> slotOf_;
   std::vector<std::pair<size_t, TensorData>> constants_;  // slot, value
   std::vector<std::vector<size_t>> releaseAfter_;         // per node: slots whose last use it is
+  std::vector<char> keepSlot_;                            // with keepOnly: 1 for the slots to keep
   std::vector<size_t> outputSlots_;
   mutable std::map<std::string, TensorData> kept_;
   mutable std::vector<double> nodeSeconds_;

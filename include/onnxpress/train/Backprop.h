@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "onnxpress/ir/Model.h"
@@ -32,6 +33,10 @@ class Backprop {
   Expected<std::unordered_map<const Value*, TensorData>> run(const std::map<std::string, TensorData>& forward,
                                                              const std::unordered_map<const Value*, TensorData>& seeds,
                                                              int threads) const;
+
+  /// The forward values run() reads: the inputs and outputs of the nodes it visits.
+  /// The Executor need keep only these (ExecutorOptions::keepOnly).
+  std::unordered_set<const Value*> forwardValuesRead() const;
 
   /// The nodes backward visits, in the order it visits them (for tests and the report).
   const std::vector<const Node*>& plan() const { return plan_; }
