@@ -1,5 +1,7 @@
 #include "onnxpress/ir/DataType.h"
 
+#include <limits>
+
 #include <array>
 
 namespace onnxpress {
@@ -55,6 +57,19 @@ int64_t elementCount(const std::vector<int64_t>& dims, size_t begin, size_t end)
   int64_t p = 1;
   for (size_t i = begin; i < end && i < dims.size(); ++i) p *= dims[i];
   return p;
+}
+
+bool integerRange(DataType type, int64_t& lo, int64_t& hi) {
+  switch (type) {
+    case DataType::UInt8: lo = 0; hi = 255; return true;
+    case DataType::Int8: lo = -128; hi = 127; return true;
+    case DataType::UInt16: lo = 0; hi = 65535; return true;
+    case DataType::Int16: lo = -32768; hi = 32767; return true;
+    case DataType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); return true;
+    case DataType::UInt4: lo = 0; hi = 15; return true;
+    case DataType::Int4: lo = -8; hi = 7; return true;
+    default: return false;
+  }
 }
 
 int64_t elementCount(const std::vector<int64_t>& dims) {

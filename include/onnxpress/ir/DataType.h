@@ -47,6 +47,9 @@ int dataTypeBits(DataType type);
 int64_t elementCount(const std::vector<int64_t>& dims);
 /// The product of dims[begin, end) (end clamped to dims.size()); 1 for an empty range.
 int64_t elementCount(const std::vector<int64_t>& dims, size_t begin, size_t end);
+/// The value range of an integer type used by quantization (int4 .. int32, unsigned too);
+/// false for other types.
+bool integerRange(DataType type, int64_t& lo, int64_t& hi);
 /// Bytes needed to store `count` packed elements (rounds 4-bit types up).
 size_t dataTypeStorageBytes(DataType type, int64_t count);
 

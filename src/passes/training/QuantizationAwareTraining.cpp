@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "onnxpress/data/Dataset.h"
 #include "onnxpress/io/ModelIO.h"
 #include "onnxpress/ir/GraphUtil.h"
+#include "onnxpress/runtime/TensorData.h"
 
 namespace onnxpress {
 namespace {
@@ -32,28 +34,16 @@ bool isTrainableWeightType(DataType t) {
   return t == DataType::Int8 || t == DataType::UInt8 || t == DataType::Int4 || t == DataType::UInt4;
 }
 
-std::pair<double, double> integerRange(DataType t) {
-  switch (t) {
-    case DataType::Int8: return {-128, 127};
-    case DataType::Int4: return {-8, 7};
-    case DataType::UInt4: return {0, 15};
-    default: return {0, 255};
+// The zero points of a Q/DQ node (0 without any), per channel or per tensor.
+struct ZeroPoints {
+  runtime::TensorData values;
+  explicit ZeroPoints(const Value* v) {
+    if (v) values = runtime::TensorData::view(*v->initializer());
   }
-}
-
-// Element i of an 8- or 4-bit tensor (4-bit: two per byte, low nibble first).
-double elementAsDouble(const Tensor& t, int64_t i) {
-  const auto bytes = t.bytes();
-  switch (t.dtype()) {
-    case DataType::Int8: return static_cast<int8_t>(bytes[static_cast<size_t>(i)]);
-    case DataType::UInt8: return bytes[static_cast<size_t>(i)];
-    case DataType::Int32: return t.data<int32_t>()[static_cast<size_t>(i)];
-    default: {
-      const int nibble = (bytes[static_cast<size_t>(i / 2)] >> (i % 2 ? 4 : 0)) & 0xF;
-      return t.dtype() == DataType::Int4 && nibble >= 8 ? nibble - 16 : nibble;
-    }
+  double at(int64_t channel) const {
+    return values.empty() ? 0 : values.doubleAt(values.numElements() == 1 ? 0 : channel);
   }
-}
+};
 
 void setElement(Tensor& t, int64_t i, double v) {
   auto bytes = t.mutableBytes();
@@ -90,11 +80,13 @@ std::optional<Unfolded> unfold(Graph& graph, Node* dq) {
   if (zeroValue && !zeroValue->initializer()) return std::nullopt;
   const Tensor& scale = *scaleValue->initializer();
   const ChannelOf channel = channelOf(*dq, q.dims(), scale.numElements());
+  const runtime::TensorData integers = runtime::TensorData::view(q);
+  const ZeroPoints zeros(zeroValue);
   std::vector<float> values(static_cast<size_t>(q.numElements()));
   for (int64_t i = 0; i < q.numElements(); ++i) {
     const int64_t c = channel(i);
-    const double z = zeroValue ? elementAsDouble(*zeroValue->initializer(), zeroValue->initializer()->numElements() == 1 ? 0 : c) : 0;
-    values[static_cast<size_t>(i)] = static_cast<float>((elementAsDouble(q, i) - z) * scale.data<float>()[static_cast<size_t>(c)]);
+    values[static_cast<size_t>(i)] =
+        static_cast<float>((integers.doubleAt(i) - zeros.at(c)) * scale.data<float>()[static_cast<size_t>(c)]);
   }
   Unfolded u{dq, weight, nullptr, nullptr, nullptr};
   Tensor floatWeight = Tensor::fromValues(DataType::Float, q.dims(), values);
@@ -123,12 +115,14 @@ void fold(Graph& graph, const Unfolded& u) {
   const Tensor& scale = *u.quantize->input(1)->initializer();
   Tensor& q = *u.integerWeight->initializer();
   const ChannelOf channel = channelOf(*u.dequantize, q.dims(), scale.numElements());
-  const auto [lo, hi] = integerRange(q.dtype());
+  int64_t lo = 0, hi = 0;
+  integerRange(q.dtype(), lo, hi);
+  const ZeroPoints zeros(zeroValue);
   for (int64_t i = 0; i < q.numElements(); ++i) {
     const int64_t c = channel(i);
-    const Tensor& z = *zeroValue->initializer();
-    const double zero = elementAsDouble(z, z.numElements() == 1 ? 0 : c);
-    setElement(q, i, std::clamp(std::nearbyint(w.data<float>()[static_cast<size_t>(i)] / scale.data<float>()[static_cast<size_t>(c)]) + zero, lo, hi));
+    const double v = std::nearbyint(w.data<float>()[static_cast<size_t>(i)] / scale.data<float>()[static_cast<size_t>(c)]) +
+                     zeros.at(c);
+    setElement(q, i, std::clamp(v, static_cast<double>(lo), static_cast<double>(hi)));
   }
   u.dequantize->setInput(0, u.integerWeight);
   graph.destroyNode(u.quantize);

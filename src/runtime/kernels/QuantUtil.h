@@ -14,18 +14,7 @@ namespace onnxpress::runtime::quant {
 inline bool is4Bit(DataType dt) { return dt == DataType::Int4 || dt == DataType::UInt4; }
 
 /// Integer range of a quantized integer type; false for other types.
-inline bool intRange(DataType dt, int64_t& lo, int64_t& hi) {
-  switch (dt) {
-    case DataType::UInt8: lo = 0; hi = 255; return true;
-    case DataType::Int8: lo = -128; hi = 127; return true;
-    case DataType::UInt16: lo = 0; hi = 65535; return true;
-    case DataType::Int16: lo = -32768; hi = 32767; return true;
-    case DataType::Int32: lo = std::numeric_limits<int32_t>::min(); hi = std::numeric_limits<int32_t>::max(); return true;
-    case DataType::UInt4: lo = 0; hi = 15; return true;
-    case DataType::Int4: lo = -8; hi = 7; return true;
-    default: return false;
-  }
-}
+inline bool intRange(DataType dt, int64_t& lo, int64_t& hi) { return integerRange(dt, lo, hi); }
 
 /// Reads a float-like (or integer) tensor as floats.
 inline std::vector<float> readFloats(const TensorData& t) {

@@ -222,24 +222,19 @@ Status convTransposeGrad(GradientContext& ctx) {
   const TensorData g = ctx.outputGrad(0);
   if (x.rank() != 3 && x.rank() != 4)
     return invalidInput("{}: gradients of {}-D ConvTranspose are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2);
-  const bool oneD = x.rank() == 3;
-  const size_t spatialRank = oneD ? 1 : 2;
+  const size_t spatialRank = static_cast<size_t>(x.rank() - 2);
   const ConvAttrs attrs = ConvAttrs::read(ctx.node);
   const WindowAttrs window = attrs.withDefaults(spatialRank, {w.shape().begin() + 2, w.shape().end()});
-  auto first = [oneD](const std::vector<int64_t>& v, int64_t fallback) { return oneD ? fallback : v[0]; };
+  // The window runs over Y, and its outputs are X's positions.
+  WindowGeometry geo;
+  geo.out.assign(x.shape().begin() + 2, x.shape().end());
+  geo.padBegin.assign(window.pads.begin(), window.pads.begin() + static_cast<int64_t>(spatialRank));
+  geo.padEnd.assign(window.pads.begin() + static_cast<int64_t>(spatialRank), window.pads.end());
+  geo.kernel = window.kernel;
+  geo.strides = window.strides;
+  geo.dilations = window.dilations;
   Conv2d c{};
-  c.height = oneD ? 1 : g.dim(2);  // the window runs over Y ...
-  c.width = g.dim(-1);
-  c.outH = oneD ? 1 : x.dim(2);    // ... and its outputs are X's positions
-  c.outW = x.dim(-1);
-  c.kh = first(window.kernel, 1);
-  c.kw = window.kernel.back();
-  c.strideH = first(window.strides, 1);
-  c.strideW = window.strides.back();
-  c.dilH = first(window.dilations, 1);
-  c.dilW = window.dilations.back();
-  c.padTop = first(window.pads, 0);
-  c.padLeft = window.pads[spatialRank - 1];
+  static_cast<Window2d&>(c) = flattenWindow(geo, {g.shape().begin() + 2, g.shape().end()});
   const int64_t group = attrs.group, batch = x.dim(0), cin = x.dim(1), cinG = cin / group, coutG = w.dim(1);
   const int64_t kk = coutG * c.kh * c.kw, xPlane = c.outH * c.outW, yPlane = c.height * c.width;
   const bool wantX = ctx.wants(0), wantW = ctx.wants(1);

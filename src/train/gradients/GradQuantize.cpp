@@ -35,19 +35,6 @@ double zeroPointAt(const GradientContext& ctx, int64_t channel) {
   return ctx.hasInput(2) ? ctx.input(2).doubleAt(ctx.input(2).numElements() == 1 ? 0 : channel) : 0.0;
 }
 
-// The integer range of the quantized type (the zero point's, else the output's).
-std::pair<double, double> quantizedRange(DataType type) {
-  switch (type) {
-    case DataType::Int8: return {-128, 127};
-    case DataType::UInt8: return {0, 255};
-    case DataType::Int16: return {-32768, 32767};
-    case DataType::UInt16: return {0, 65535};
-    case DataType::Int4: return {-8, 7};
-    case DataType::UInt4: return {0, 15};
-    default: return {-2147483648.0, 2147483647.0};
-  }
-}
-
 Status dequantizeGrad(GradientContext& ctx) {
   const TensorData g = ctx.outputGrad(0);
   const TensorData& q = ctx.input(0);
@@ -77,7 +64,10 @@ Status quantizeGrad(GradientContext& ctx) {
     return invalidInput("{}: fake quantization is differentiated from float32 only", ctx.where());
   ASSIGN_OR_RETURN(ScaleLayout layout, scaleLayout(ctx, x.shape()));
   const TensorData g = ctx.outputGrad(0);
-  const auto [lo, hi] = quantizedRange(ctx.hasInput(2) ? ctx.input(2).dtype() : ctx.outputs[0]->dtype());
+  // The integer range of the quantized type (the zero point's, else the output's).
+  int64_t lo = 0, hi = 0;
+  if (!integerRange(ctx.hasInput(2) ? ctx.input(2).dtype() : ctx.outputs[0]->dtype(), lo, hi))
+    return invalidInput("{}: fake quantization to a non-integer type has no gradient here", ctx.where());
   const float *xp = x.data<float>(), *s = scale.data<float>(), *gp = g.data<float>();
   const int64_t n = x.numElements();
   // Whether element i is inside the representable range (std::nearbyint: round half to even, as Q does).

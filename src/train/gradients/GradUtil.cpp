@@ -105,18 +105,12 @@ Status requireFloat(const GradientContext& ctx) {
   return Status::ok();
 }
 
-Expected<Window2d> resolveWindow2d(const GradientContext& ctx, const WindowAttrs& attrs, const std::vector<int64_t>& kernel,
-                                   const char* what) {
-  const TensorData& x = ctx.input(0);
-  if (x.rank() != 3 && x.rank() != 4)
-    return invalidInput("{}: gradients of {}-D {} are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2, what);
-  const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  ASSIGN_OR_RETURN(WindowGeometry geo, resolveWindow(attrs, in, kernel, ctx.where()));
-  const bool oneD = x.rank() == 3;
+Window2d flattenWindow(const WindowGeometry& geo, const std::vector<int64_t>& in) {
+  const bool oneD = in.size() == 1;
   auto first = [oneD](const std::vector<int64_t>& v, int64_t fallback) { return oneD ? fallback : v[0]; };
   Window2d w{};
-  w.height = oneD ? 1 : x.dim(2);
-  w.width = x.dim(-1);
+  w.height = first(in, 1);
+  w.width = in.back();
   w.kh = first(geo.kernel, 1);
   w.kw = geo.kernel.back();
   w.outH = first(geo.out, 1);
@@ -130,6 +124,16 @@ Expected<Window2d> resolveWindow2d(const GradientContext& ctx, const WindowAttrs
   w.padBottom = first(geo.padEnd, 0);
   w.padRight = geo.padEnd.back();
   return w;
+}
+
+Expected<Window2d> resolveWindow2d(const GradientContext& ctx, const WindowAttrs& attrs, const std::vector<int64_t>& kernel,
+                                   const char* what) {
+  const TensorData& x = ctx.input(0);
+  if (x.rank() != 3 && x.rank() != 4)
+    return invalidInput("{}: gradients of {}-D {} are not implemented (1-D and 2-D are)", ctx.where(), x.rank() - 2, what);
+  const std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
+  ASSIGN_OR_RETURN(WindowGeometry geo, resolveWindow(attrs, in, kernel, ctx.where()));
+  return flattenWindow(geo, in);
 }
 
 int64_t normalizeAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }

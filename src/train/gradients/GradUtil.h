@@ -37,6 +37,8 @@ int64_t normalizeAxis(int64_t axis, int64_t rank);
 struct Window2d {
   int64_t height, width, kh, kw, outH, outW, strideH, strideW, dilH, dilW, padTop, padLeft, padBottom, padRight;
 };
+/// `geometry` (1 or 2 spatial axes) over an input of `inputDims` (spatial only) as 2-D.
+Window2d flattenWindow(const WindowGeometry& geometry, const std::vector<int64_t>& inputDims);
 /// The window of input 0 (N, C, spatial...) under `attrs` with `kernel`; `what` names
 /// the op family in the error for 3-D and larger windows.
 Expected<Window2d> resolveWindow2d(const GradientContext& ctx, const WindowAttrs& attrs, const std::vector<int64_t>& kernel,
