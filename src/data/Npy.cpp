@@ -202,30 +202,31 @@ Expected<std::vector<ZipMember>> listZip(const MappedFile& f) {
   uint64_t dirOffset = le32(d + eocd + 16);
   if (eocd >= 20 && le32(d + eocd - 20) == 0x07064b50) {  // zip64 locator
     uint64_t z64 = le64(d + eocd - 20 + 8);
-    if (z64 + 56 > n || le32(d + z64) != 0x06064b50) return invalidInput("{}: corrupt zip64 directory", path);
+    if (z64 > n || n - z64 < 56 || le32(d + z64) != 0x06064b50) return invalidInput("{}: corrupt zip64 directory", path);
     count = le64(d + z64 + 32);
     dirOffset = le64(d + z64 + 48);
   }
   std::vector<ZipMember> members;
   size_t p = dirOffset;
   for (uint64_t i = 0; i < count; ++i) {
-    if (p + 46 > n || le32(d + p) != 0x02014b50) return invalidInput("{}: corrupt zip directory", path);
+    if (p > n || n - p < 46 || le32(d + p) != 0x02014b50) return invalidInput("{}: corrupt zip directory", path);
     ZipMember m;
     m.method = le16(d + p + 10);
     m.compressedSize = le32(d + p + 20);
     m.size = le32(d + p + 24);
     const uint16_t nameLen = le16(d + p + 28), extraLen = le16(d + p + 30), commentLen = le16(d + p + 32);
     m.localHeaderOffset = le32(d + p + 42);
-    if (p + 46 + nameLen + extraLen > n) return invalidInput("{}: corrupt zip directory", path);
+    if (n - p - 46 < static_cast<size_t>(nameLen) + extraLen) return invalidInput("{}: corrupt zip directory", path);
     m.name.assign(reinterpret_cast<const char*>(d + p + 46), nameLen);
     const uint8_t* extra = d + p + 46 + nameLen;
     for (size_t e = 0; e + 4 <= extraLen;) {
       const uint16_t id = le16(extra + e), len = le16(extra + e + 2);
       if (id == 0x0001) {  // zip64 extended information, fields present only when saturated
+        const size_t end = std::min<size_t>(e + 4 + len, extraLen);  // a length past the field is not trusted
         size_t q = e + 4;
-        if (m.size == 0xffffffff && q + 8 <= e + 4 + len) { m.size = le64(extra + q); q += 8; }
-        if (m.compressedSize == 0xffffffff && q + 8 <= e + 4 + len) { m.compressedSize = le64(extra + q); q += 8; }
-        if (m.localHeaderOffset == 0xffffffff && q + 8 <= e + 4 + len) { m.localHeaderOffset = le64(extra + q); }
+        if (m.size == 0xffffffff && q + 8 <= end) { m.size = le64(extra + q); q += 8; }
+        if (m.compressedSize == 0xffffffff && q + 8 <= end) { m.compressedSize = le64(extra + q); q += 8; }
+        if (m.localHeaderOffset == 0xffffffff && q + 8 <= end) { m.localHeaderOffset = le64(extra + q); }
       }
       e += 4 + len;
     }
@@ -235,13 +236,22 @@ Expected<std::vector<ZipMember>> listZip(const MappedFile& f) {
   return members;
 }
 
+// Deflate writes at most 1032 output bytes per input byte: a member that claims more
+// is corrupt (or a zip bomb), and is refused before anything is allocated for it.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
 // Returns up to `limit` uncompressed bytes of `m` (all of it when limit is 0).
 Expected<std::vector<uint8_t>> readMember(const MappedFile& f, const ZipMember& m, size_t limit) {
   const uint8_t* d = f.data();
   const size_t lh = m.localHeaderOffset;
-  if (lh + 30 > f.size() || le32(d + lh) != 0x04034b50) return invalidInput("{}: corrupt zip member '{}'", f.path(), m.name);
+  if (lh > f.size() || f.size() - lh < 30 || le32(d + lh) != 0x04034b50)
+    return invalidInput("{}: corrupt zip member '{}'", f.path(), m.name);
   const size_t start = lh + 30 + le16(d + lh + 26) + le16(d + lh + 28);
-  if (start + m.compressedSize > f.size()) return invalidInput("{}: member '{}' is truncated", f.path(), m.name);
+  if (start > f.size() || m.compressedSize > f.size() - start)
+    return invalidInput("{}: member '{}' is truncated", f.path(), m.name);
+  if ((m.method == 0 && m.size != m.compressedSize) || m.size / kMaxDeflateRatio > m.compressedSize + 1)
+    return invalidInput("{}: member '{}' claims {} bytes from {} stored: corrupt", f.path(), m.name, m.size,
+                        m.compressedSize);
   const size_t want = limit ? std::min<uint64_t>(limit, m.size) : m.size;
   std::vector<uint8_t> out(want);
   if (m.method == 0) {

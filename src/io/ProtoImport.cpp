@@ -200,6 +200,7 @@ Status Importer::importGraph(onnx::GraphProto& p, Graph& g) {
 
 Status Importer::createNodeOutputs(google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, Graph& g) {
   for (const auto& np : nodes) {
+    if (np.op_type().empty()) return fail(fmt::format("node '{}' has no op_type", np.name()));
     std::vector<std::string> names(np.output().begin(), np.output().end());
     for (const auto& name : names) {
       if (name.empty()) continue;

@@ -157,7 +157,8 @@ ReportTable energyTable(const CompressionReport& r) {
   };
   FigureRows rows;
   for (const auto& [name, part] : parts) {
-    auto value = [&](const std::optional<EnergyEstimate>& e) { return e ? std::optional(part(*e)) : std::nullopt; };
+    const auto& figure = part;  // clang 14 cannot capture a structured binding
+    auto value = [&](const std::optional<EnergyEstimate>& e) { return e ? std::optional(figure(*e)) : std::nullopt; };
     rows.add(name, value(b), value(a), Sense::Energy, formatPicojoules);
   }
   ReportTable table = rows.take();

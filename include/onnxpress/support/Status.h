@@ -24,7 +24,9 @@ enum class ErrorCode : int {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  /// Control characters in `message` (a newline in a tensor name, say) are escaped,
+  /// so that every error prints as one line.
+  Status(ErrorCode code, std::string message);
 
   static Status ok() { return {}; }
   bool isOk() const { return code_ == ErrorCode::Ok; }

@@ -81,9 +81,10 @@ Expected<PassResult> pruneLayers(Model& model, const PruneOptions& options, Pass
   std::vector<int64_t> chosen;
   for (const auto& [importance, i] : ranked) {
     if (chosen.size() >= wanted) break;
+    const ResidualBlock& block = blocks[i];
     const bool overlaps = std::any_of(chosen.begin(), chosen.end(), [&](int64_t j) {
       const ResidualBlock& other = blocks[static_cast<size_t>(j)];
-      return nestedIn(blocks[i], other) || nestedIn(other, blocks[i]);
+      return nestedIn(block, other) || nestedIn(other, block);
     });
     if (!overlaps) chosen.push_back(static_cast<int64_t>(i));
   }
