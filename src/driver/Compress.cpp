@@ -219,7 +219,7 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   // Latency is timed at the end, before and after in alternation; this pass measures
   // peak memory (one run) and whether the models run at all.
   MeasureOptions measure{feed, std::min(args.iterations, 1), args.threads};
-  ASSIGN_OR_RETURN(MeasuredModel before, measureModel(model, args.model, measure));
+  ASSIGN_OR_RETURN(MeasuredModel before, measureModel(model, loadedModelFiles(model, args.model), measure));
   const Model original = model.clone();
   std::optional<FidelityProbe> probe;
   if (evalData && args.fidelitySamples > 0) {
@@ -239,6 +239,7 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   RETURN_IF_ERROR(pipeline.run(model, context));
   SaveOptions save;
   if (args.externalData) save.externalData = SaveOptions::ExternalData::Always;
+  const std::vector<std::string> outputFiles = savedModelFiles(model, args.output, save);
   RETURN_IF_ERROR(saveModel(model, args.output, save));
 
   CompressionReport report;
@@ -246,7 +247,7 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   report.outputPath = args.output;
   report.pipeline = pipeline.expandedPipeline();
   report.passes = measurement.entries();
-  ASSIGN_OR_RETURN(MeasuredModel after, measureModel(model, args.output, measure));
+  ASSIGN_OR_RETURN(MeasuredModel after, measureModel(model, outputFiles, measure));
   report.before = before.figures;
   report.after = after.figures;
   if (report.before.latency && report.after.latency) RETURN_IF_ERROR(measureLatencyPair(original, model, *feed, args, report));

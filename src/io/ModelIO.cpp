@@ -80,17 +80,37 @@ std::vector<std::string> externalDataFiles(const Model& model) {
   return {files.begin(), files.end()};
 }
 
-Status saveModel(const Model& model, const std::string& path, const SaveOptions& options) {
+std::vector<std::string> loadedModelFiles(const Model& model, const std::string& path) {
+  std::vector<std::string> files = {path};
+  for (const std::string& external : externalDataFiles(model))
+    files.push_back((fs::path(path).parent_path() / external).string());
+  return files;
+}
+
+namespace {
+// The external data file saveModel writes, relative to the output's directory; "" for none.
+std::string externalDataName(const Model& model, const std::string& path, const SaveOptions& options) {
   using Mode = SaveOptions::ExternalData;
   const bool external = options.externalData == Mode::Always ||
                         (options.externalData == Mode::Auto && initializerBytes(model) > kInlineBudget);
+  if (!external) return "";
+  return options.externalFileName.empty() ? fs::path(path).filename().string() + ".data" : options.externalFileName;
+}
+}  // namespace
+
+std::vector<std::string> savedModelFiles(const Model& model, const std::string& path, const SaveOptions& options) {
+  std::vector<std::string> files = {path};
+  const std::string dataName = externalDataName(model, path, options);
+  if (!dataName.empty()) files.push_back((fs::path(path).parent_path() / dataName).string());
+  return files;
+}
+
+Status saveModel(const Model& model, const std::string& path, const SaveOptions& options) {
+  const std::string dataName = externalDataName(model, path, options);
   std::optional<AtomicFile> dataFile;
-  std::string dataName;
   size_t dataOffset = 0;
   ExternalTensorWriter writer;
-  if (external) {
-    dataName = options.externalFileName.empty() ? fs::path(path).filename().string() + ".data"
-                                                 : options.externalFileName;
+  if (!dataName.empty()) {
     fs::path dataPath = fs::path(path).parent_path() / dataName;
     for (const auto& in : externalDataFiles(model))
       if (sameFile((fs::path(model.sourceDirectory) / in).string(), dataPath.string()))

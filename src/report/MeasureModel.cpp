@@ -17,13 +17,11 @@ namespace onnxpress {
 namespace {
 namespace fs = std::filesystem;
 
-int64_t filesBytes(const std::string& path, const ModelSummary& summary) {
-  std::error_code ec;
-  int64_t total = static_cast<int64_t>(fs::file_size(path, ec));
-  if (ec) return 0;
-  const fs::path dir = fs::path(path).parent_path();
-  for (const std::string& external : summary.externalDataFiles) {
-    const auto size = fs::file_size(dir / external, ec);
+int64_t filesBytes(const std::vector<std::string>& files) {
+  int64_t total = 0;
+  for (const std::string& file : files) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
     if (!ec) total += static_cast<int64_t>(size);
   }
   return total;
@@ -54,14 +52,21 @@ std::vector<LayerFigures> layerFigures(const Graph& graph) {
 
 }  // namespace
 
-Expected<MeasuredModel> measureModel(const Model& model, const std::string& path, const MeasureOptions& options) {
+Expected<MeasuredModel> measureModel(const Model& model, const std::vector<std::string>& files,
+                                     const MeasureOptions& options) {
+  const std::string& path = files.front();
   MeasuredModel measured;
   Model copy = model.clone();
   (void)inferShapes(copy);
   const ModelSummary summary = summarizeModel(copy);
   ModelFigures& f = measured.figures;
-  f.fileBytes = filesBytes(path, summary);
-  ASSIGN_OR_RETURN(f.zstdBytes, zstdCompressedSize(path));
+  f.fileBytes = filesBytes(files);
+  f.zstdBytes = 0;
+  for (const std::string& file : files) {
+    if (!fs::exists(file)) continue;  // an external data file saveModel found nothing to put in
+    ASSIGN_OR_RETURN(int64_t compressed, zstdCompressedSize(file));
+    f.zstdBytes += compressed;
+  }
   f.parameters = summary.parameterCount;
   f.nonzeroParameters = summary.nonzeroParameterCount;
   f.parameterBytes = summary.parameterBytes;

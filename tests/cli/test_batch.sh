@@ -7,7 +7,7 @@
 #     the merged index equals the single run's (timings aside);
 #   - resume: a rerun reuses everything and rewrites nothing; a batch killed with -9
 #     mid-run leaves only complete model directories, and a rerun completes it;
-#     SIGTERM stops the children and exits 130;
+#     SIGTERM or SIGINT stops the children and exits 130;
 #   - limits and failures: --timeout (exit 6), --max-rss (exit 7), a crashing child
 #     (exit 5), and usage errors (exit 1).
 set -euo pipefail
@@ -88,7 +88,7 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 /usr/bin/python3 - "$TMP" <<'PYEOF'
 import json, os, sys
 tmp = sys.argv[1]
-timing = {"seconds", "peak_rss_mb", "latency_before_ms", "latency_after_ms", "speedup", "tool"}
+timing = {"seconds", "peak_rss_mb", "peak_owned_mb", "latency_before_ms", "latency_after_ms", "speedup", "tool"}
 def strip(m):
     return {k: v for k, v in m.items() if k not in timing}
 single = [strip(m) for m in json.load(open(f"{tmp}/all/index.json"))["models"]]
@@ -136,19 +136,21 @@ run_batch 2 "$TMP/zoo" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/killed" -j 2 
 grep -q "reused from an earlier run" "$TMP/err.txt"
 [ "$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['models']))" "$TMP/killed/index.json")" -eq 25 ]
 
-# SIGTERM: the children stop, the published directories stay whole, exit 130.
-"$BIN" batch "$TMP/zoo" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/term" -j 2 -n 200 2> "$TMP/term.err" &
-victim=$!
-for _ in $(seq 100); do
-  [ "$(find "$TMP/term" -maxdepth 2 -name batch.json 2>/dev/null | wc -l)" -ge 2 ] && break
-  sleep 0.05
+# SIGTERM and SIGINT: the children stop, the published directories stay whole, exit 130.
+for sig in TERM INT; do
+  "$BIN" batch "$TMP/zoo" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/sig$sig" -j 2 -n 200 2> "$TMP/sig.err" &
+  victim=$!
+  for _ in $(seq 100); do
+    [ "$(find "$TMP/sig$sig" -maxdepth 2 -name batch.json 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.05
+  done
+  kill -$sig "$victim"
+  set +e; wait "$victim"; code=$?; set -e
+  [ "$code" -eq 130 ] || { echo "SIG$sig: expected exit 130, got $code"; cat "$TMP/sig.err"; exit 1; }
+  grep -q "rerun the same command to resume" "$TMP/sig.err"
+  for d in "$TMP/sig$sig"/*/; do test -f "$d/batch.json"; done
+  ! pgrep -f "$TMP/sig$sig/.work" > /dev/null || { echo "SIG$sig: children outlived the batch"; exit 1; }
 done
-kill -TERM "$victim"
-set +e; wait "$victim"; code=$?; set -e
-[ "$code" -eq 130 ] || { echo "SIGTERM: expected exit 130, got $code"; cat "$TMP/term.err"; exit 1; }
-grep -q "rerun the same command to resume" "$TMP/term.err"
-for d in "$TMP"/term/*/; do test -f "$d/batch.json"; done
-! pgrep -f "$TMP/term/.work" > /dev/null || { echo "children outlived the batch"; exit 1; }
 
 # An --out-dir inside the zoo directory is not searched for models on a rerun.
 cp -r "$TMP/zoo/more" "$TMP/inner"
@@ -160,7 +162,7 @@ grep -q "3 of 3 models in this shard; 0 to run, 3 reused" "$TMP/err.txt"
 echo "fashion_mnist.onnx" > "$TMP/zoo/one.txt"
 run_batch 6 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/slow" -n 1000000 --timeout 1
 grep -q '"status": "timed-out"' "$TMP/slow/fashion_mnist/batch.json"
-run_batch 7 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/fat" -n 1 --max-rss 1
+run_batch 7 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/fat" -n 1000000 --max-rss 8 --timeout 120
 grep -q '"status": "out-of-memory"' "$TMP/fat/fashion_mnist/batch.json"
 printf '#!/bin/sh\nkill -SEGV $$\n' > "$TMP/crash.sh"; chmod +x "$TMP/crash.sh"
 ONNXPRESS_BATCH_CHILD="$TMP/crash.sh" run_batch 5 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/crash"

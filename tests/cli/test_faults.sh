@@ -6,7 +6,10 @@
 #     allowed): exit 3 naming the cause, nothing under the final name, no temporary file;
 #   - an input that is missing, or a directory: exit 2, one line;
 #   - SIGTERM, SIGINT and SIGHUP at any moment of `compress`: the output is absent or
-#     complete (identical to an uninterrupted run), and no temporary file is left.
+#     complete (identical to an uninterrupted run), and no temporary file is left;
+#   - a 2.25 GB model (external data, past protobuf's 2 GB limit) goes through
+#     `batch` under --max-rss 1000: weights stay memory-mapped, never copied, and
+#     the sizes in the index count the external data on both sides.
 set -euo pipefail
 BIN=$1; SRC=$2
 TMP=$(mktemp -d)
@@ -73,4 +76,24 @@ for sig in TERM INT HUP; do
     [ "$leftovers" -eq 0 ] || { echo "SIG$sig after ${delay}s left: $(ls -A "$TMP/sig")"; exit 1; }
   done
 done
+# 5. A model of more than 2 GB through batch, in bounded memory.
+/usr/bin/python3 "$SRC/tests/cli/make_large_model.py" "$TMP/large"
+echo large.onnx > "$TMP/large/zoo.txt"
+printf 'version: 1\npipeline:\n  - simplify\n' > "$TMP/large/recipe.yaml"
+"$BIN" -q batch "$TMP/large/zoo.txt" --recipe "$TMP/large/recipe.yaml" --out-dir "$TMP/large/out" -j 1 -n 1 \
+  --max-rss 1000 2> "$TMP/err.txt" || { echo "large model: batch failed"; cat "$TMP/err.txt"; exit 1; }
+rm "$TMP/large/large.onnx.data"  # the output must not lean on the input's weights
+/usr/bin/python3 - "$TMP/large/out/index.json" <<'PYEOF'
+import json, os, sys
+record = json.load(open(sys.argv[1]))["models"][0]
+assert record["status"] == "ok", record
+assert 0.99 < record["size_ratio"] < 1.01, f"sizes miscounted: {record['size_before']} -> {record['size_after']}"
+assert record["peak_owned_mb"] < 1000, record["peak_owned_mb"]
+out = os.path.join(os.path.dirname(sys.argv[1]), "large")
+assert os.path.getsize(os.path.join(out, "model.onnx.data")) > 2**31
+print(f"large model: {record['size_after'] / 2**30:.2f} GiB, peak owned {record['peak_owned_mb']:.0f} MB, "
+      f"peak resident {record['peak_rss_mb']:.0f} MB")
+PYEOF
+"$BIN" inspect "$TMP/large/out/large/model.onnx" | grep -q "603,979,776\|603979776" ||
+  { echo "large model: the output does not load"; "$BIN" inspect "$TMP/large/out/large/model.onnx" | head; exit 1; }
 echo "faults: ok"

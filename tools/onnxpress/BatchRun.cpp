@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -131,11 +132,15 @@ std::string childExecutable() {
 }
 
 // Resident set of a process in MB, from /proc (0 when it is gone).
-double residentMb(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/statm", pid));
-  long pages = 0, resident = 0;
-  if (!(in >> pages >> resident)) return 0;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+// Resident memory the process owns (RssAnon + RssShmem), in MB. Pages of
+// memory-mapped weights are left out: they are the model file's, and the kernel
+// drops them under pressure instead of running out of memory.
+double ownedResidentMb(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  double totalKb = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("RssAnon:") || line.starts_with("RssShmem:")) totalKb += std::atof(line.c_str() + line.find(':') + 1);
+  return totalKb / 1024.0;
 }
 
 std::string lastLine(const std::string& path) {
@@ -152,6 +157,7 @@ struct Running {
   fs::path work;
   std::chrono::steady_clock::time_point start;
   std::string killedFor;  // "timed-out" or "out-of-memory" when we stopped it
+  double peakOwnedMb = 0;  // the largest ownedResidentMb seen
 };
 
 double jsonNumber(const json& j, std::initializer_list<const char*> path) {
@@ -339,7 +345,8 @@ class BatchRunner {
     if (!r.killedFor.empty()) return;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - r.start).count();
     if (o_.timeoutSeconds > 0 && elapsed > o_.timeoutSeconds) r.killedFor = "timed-out";
-    else if (o_.maxRssMb > 0 && residentMb(r.pid) > o_.maxRssMb) r.killedFor = "out-of-memory";
+    r.peakOwnedMb = std::max(r.peakOwnedMb, ownedResidentMb(r.pid));
+    if (o_.maxRssMb > 0 && r.peakOwnedMb > o_.maxRssMb) r.killedFor = "out-of-memory";
     if (!r.killedFor.empty()) ::kill(-r.pid, SIGKILL);
   }
 
@@ -354,7 +361,8 @@ class BatchRunner {
                    {"exit_code", nullptr},
                    {"signal", nullptr},
                    {"seconds", seconds},
-                   {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0}};
+                   {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0},
+                   {"peak_owned_mb", r.peakOwnedMb}};
     std::string status, error;
     if (!r.killedFor.empty()) {
       status = r.killedFor;

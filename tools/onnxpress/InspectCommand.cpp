@@ -1,4 +1,7 @@
 // onnxpress inspect MODEL [--json]
+#include <fmt/ranges.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "Commands.h"
@@ -31,12 +34,21 @@ std::string shapeText(const TensorSlot& s) {
 
 std::string opsetName(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
 
+// Bytes of the external data files beside the model at `path`.
+int64_t externalDataBytes(const std::string& path, const ModelSummary& s) {
+  int64_t total = 0;
+  for (const std::string& file : s.externalDataFiles)
+    total += std::max<int64_t>(0, fileSize((std::filesystem::path(path).parent_path() / file).string()));
+  return total;
+}
+
 nlohmann::json summaryJson(const std::string& path, const ModelSummary& s) {
   nlohmann::json j;
   j["schema"] = "onnxpress.inspect";
   j["schema_version"] = 1;
   j["model"] = path;
   j["file_bytes"] = fileSize(path);
+  j["external_data_bytes"] = externalDataBytes(path, s);
   j["ir_version"] = s.irVersion;
   j["producer"] = {{"name", s.producerName}, {"version", s.producerVersion}};
   j["opset_imports"] = nlohmann::json::array();
@@ -66,7 +78,11 @@ nlohmann::json summaryJson(const std::string& path, const ModelSummary& s) {
 
 void printHuman(const std::string& path, const ModelSummary& s) {
   std::string out;
-  out += fmt::format("model       {} ({})\n", path, humanBytes(fileSize(path)));
+  out += fmt::format("model       {} ({}", path, humanBytes(fileSize(path)));
+  if (!s.externalDataFiles.empty())
+    out += fmt::format(" + {} of external data in {}", humanBytes(externalDataBytes(path, s)),
+                       fmt::join(s.externalDataFiles, ", "));
+  out += ")\n";
   out += fmt::format("ir version  {}\n", s.irVersion);
   out += fmt::format("producer    {}\n",
                      s.producerName.empty() ? "(unknown)" : s.producerName + " " + s.producerVersion);

@@ -44,6 +44,11 @@ Expected<Tensor> loadTensorFile(const std::string& path);
 /// The external data files a saved or loaded model refers to, relative to its directory.
 std::vector<std::string> externalDataFiles(const Model& model);
 
+/// Every file a model loaded from `path` occupies: `path`, then the external data files it names.
+std::vector<std::string> loadedModelFiles(const Model& model, const std::string& path);
+/// Every file saveModel(model, path, options) writes: `path`, then its external data file if any.
+std::vector<std::string> savedModelFiles(const Model& model, const std::string& path, const SaveOptions& options = {});
+
 /// True when `a` and `b` name the same existing file (same device and inode).
 bool sameFile(const std::string& a, const std::string& b);
 

@@ -33,8 +33,10 @@ struct MeasureOptions {
   int threads = 0;
 };
 
-/// Measures `model` as saved at `path` (the model itself is not modified).
-Expected<MeasuredModel> measureModel(const Model& model, const std::string& path, const MeasureOptions& options);
+/// Measures `model` as saved in `files` (the model file, then its external data;
+/// io/ModelIO.h: loadedModelFiles, savedModelFiles). The model itself is not modified.
+Expected<MeasuredModel> measureModel(const Model& model, const std::vector<std::string>& files,
+                                     const MeasureOptions& options);
 
 /// The layer table: layers of `before` in order, matched by name in `after`, then
 /// layers only `after` has (e.g. the factors lowrank creates). Per-layer error comes
