@@ -35,6 +35,7 @@ Expected<PipelineElement> parseElement(const YAML::Node& node, const std::string
   PipelineElement element;
   if (node.IsScalar()) {  // "- fold-constants" shorthand
     element.pass = node.Scalar();
+    if (!isPipelineName(element.pass)) return recipeError(label, fmt::format("{}: '{}' is not a pass name", where, element.pass));
     return element;
   }
   if (!node.IsMap() || !node["pass"] || !node["pass"].IsScalar())
@@ -44,10 +45,12 @@ Expected<PipelineElement> parseElement(const YAML::Node& node, const std::string
     if (key != "pass" && key != "options") return recipeError(label, fmt::format("{}: unknown key '{}'", where, key));
   }
   element.pass = node["pass"].Scalar();
+  if (!isPipelineName(element.pass)) return recipeError(label, fmt::format("{}: '{}' is not a pass name", where, element.pass));
   if (const YAML::Node options = node["options"]) {
     if (!options.IsMap()) return recipeError(label, where + ".options: expected a map");
     for (const auto& kv : options) {
       const std::string key = kv.first.Scalar();
+      if (!isPipelineName(key)) return recipeError(label, fmt::format("{}.options: '{}' is not an option name", where, key));
       ASSIGN_OR_RETURN(std::string value, optionValue(kv.second, label, key));
       element.options.emplace_back(key, std::move(value));
     }

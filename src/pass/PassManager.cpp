@@ -15,7 +15,8 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-// Parses the inside of `{...}`: whitespace-separated key=value or bare key.
+// Parses the inside of `{...}`: whitespace-separated key=value or bare key; a value
+// may be quoted, with \" and \\ escaped inside (quoteOptionValue writes them).
 Expected<RawOptions> parseOptionBlock(const std::string& pass, const std::string& body) {
   RawOptions out;
   size_t i = 0;
@@ -29,17 +30,21 @@ Expected<RawOptions> parseOptionBlock(const std::string& pass, const std::string
     if (i < body.size() && body[i] == '=') {
       ++i;
       if (i < body.size() && body[i] == '"') {
-        size_t close = body.find('"', i + 1);
-        if (close == std::string::npos) return usageError("pass '{}': unterminated quote in option '{}'", pass, key);
-        value = body.substr(i + 1, close - i - 1);
-        i = close + 1;
+        for (++i;; ++i) {
+          if (i >= body.size()) return usageError("pass '{}': unterminated quote in option '{}'", pass, key);
+          if (body[i] == '"') break;
+          if (body[i] == '\\' && i + 1 < body.size()) ++i;
+          value += body[i];
+        }
+        ++i;
       } else {
         size_t valueStart = i;
         while (i < body.size() && !std::isspace(static_cast<unsigned char>(body[i]))) ++i;
         value = body.substr(valueStart, i - valueStart);
       }
     }
-    if (key.empty()) return usageError("pass '{}': empty option name in '{{{}}}'", pass, body);
+    if (!isPipelineName(key))
+      return usageError("pass '{}': '{}' is not an option name (letters, digits, '-', '_', '.')", pass, key);
     for (const auto& [k, v] : out)
       if (k == key) return usageError("pass '{}': option '{}' given twice", pass, key);
     out.emplace_back(std::move(key), std::move(value));
@@ -59,6 +64,8 @@ Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text
     PipelineElement element;
     size_t brace = item.find('{');
     element.pass = trim(item.substr(0, brace));
+    if (!isPipelineName(element.pass))
+      return usageError("pipeline: '{}' is not a pass name (letters, digits, '-', '_', '.')", element.pass);
     if (brace != std::string::npos) {
       if (item.back() != '}') return usageError("pipeline: text after '}}' in '{}'", item);
       ASSIGN_OR_RETURN(element.options,
@@ -67,15 +74,24 @@ Expected<std::vector<PipelineElement>> parsePipelineText(const std::string& text
     out.push_back(std::move(element));
     return Status::ok();
   };
-  for (char c : text) {
-    if (c == '{') ++depth;
-    if (c == '}' && --depth < 0) return usageError("pipeline '{}': unbalanced '}}'", text);
-    if (c == ',' && depth == 0) {
+  bool quoted = false;  // inside a quoted option value: braces and commas are text
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted && c == '\\' && i + 1 < text.size()) {
+      current += c;
+      current += text[++i];
+      continue;
+    }
+    if (c == '"' && depth > 0) quoted = !quoted;
+    if (!quoted && c == '{') ++depth;
+    if (!quoted && c == '}' && --depth < 0) return usageError("pipeline '{}': unbalanced '}}'", text);
+    if (!quoted && c == ',' && depth == 0) {
       RETURN_IF_ERROR(flush());
       continue;
     }
     current += c;
   }
+  if (quoted) return usageError("pipeline '{}': unterminated quote", text);
   if (depth != 0) return usageError("pipeline '{}': unbalanced '{{'", text);
   RETURN_IF_ERROR(flush());
   return out;
@@ -87,10 +103,7 @@ std::string pipelineToText(const std::vector<PipelineElement>& elements) {
     if (!out.empty()) out += ",";
     out += e.pass;
     std::string options;
-    for (const auto& [key, value] : e.options) {
-      const bool quote = value.find_first_of(" \t{}") != std::string::npos;
-      options += (options.empty() ? "" : " ") + key + "=" + (quote ? "\"" + value + "\"" : value);
-    }
+    for (const auto& [key, value] : e.options) options += (options.empty() ? "" : " ") + key + "=" + quoteOptionValue(value);
     if (!options.empty()) out += "{" + options + "}";
   }
   return out;

@@ -1,5 +1,7 @@
 #include "onnxpress/pass/PassOptions.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 
@@ -79,3 +81,26 @@ std::string printValue(const std::vector<int64_t>& v) {
 }
 
 }  // namespace onnxpress::options_detail
+
+namespace onnxpress {
+
+std::string quoteOptionValue(const std::string& value) {
+  const bool bare = std::none_of(value.begin(), value.end(), [](char c) {
+    return std::isspace(static_cast<unsigned char>(c)) || c == '{' || c == '}' || c == '"';
+  });
+  if (bare) return value;
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+bool isPipelineName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+}  // namespace onnxpress

@@ -43,6 +43,17 @@ std::string printValue(const std::string& v);
 std::string printValue(const std::vector<std::string>& v);
 std::string printValue(const std::vector<int64_t>& v);
 
+}  // namespace options_detail
+
+/// A value as pipeline text writes it: bare, or in double quotes when it holds
+/// whitespace, a brace or a quote (a quote or backslash inside is escaped with a
+/// backslash). parsePipelineText reads both.
+std::string quoteOptionValue(const std::string& value);
+/// Whether `name` can be a pass or option name in pipeline text: letters, digits, '-', '_', '.', ':'.
+bool isPipelineName(const std::string& name);
+
+namespace options_detail {
+
 template <typename T> const char* typeName();
 template <> inline const char* typeName<bool>() { return "bool"; }
 template <> inline const char* typeName<int64_t>() { return "int"; }
@@ -72,7 +83,7 @@ struct Printer {
   std::string out;
   template <typename T>
   void operator()(const char* key, T& field, const char*) {
-    out += (out.empty() ? "" : " ") + std::string(key) + "=" + printValue(field);
+    out += (out.empty() ? "" : " ") + std::string(key) + "=" + quoteOptionValue(printValue(field));
   }
 };
 
