@@ -12,6 +12,7 @@
 #include "onnxpress/analysis/PairedLatency.h"
 #include "onnxpress/driver/PassMeasurement.h"
 #include "onnxpress/driver/PassRegistry.h"
+#include "onnxpress/driver/TargetProfile.h"
 #include "onnxpress/io/ModelIO.h"
 #include "onnxpress/report/MeasureModel.h"
 #include "onnxpress/report/OrtLatency.h"
@@ -28,6 +29,7 @@ Status applyCommandLine(const CompressArgs& args, Recipe& recipe) {
   if (!args.evalData.empty()) recipe.evaluationData = args.evalData;
   if (!args.trainData.empty()) recipe.trainingData = args.trainData;
   if (!args.reports.empty()) recipe.reports = args.reports;
+  if (!args.target.empty()) recipe.target = args.target;
   if (!args.maxAccuracyDrop.empty()) {
     ASSIGN_OR_RETURN(recipe.gates.maxAccuracyDrop, parseFractionOrPercent("--max-accuracy-drop", args.maxAccuracyDrop));
   }
@@ -125,6 +127,7 @@ Status saveRecipeFile(Recipe recipe, const std::string& path) {
   relocate(recipe.evaluationData);
   relocate(recipe.trainingData);
   for (std::string& report : recipe.reports) relocate(report);
+  if (recipe.target.find('/') != std::string::npos) relocate(recipe.target);  // a profile file, not a name
   const std::string ext = fs::path(path).extension().string();
   if (ext == ".json") return writeFileAtomically(path, recipeToJson(recipe).dump(2) + "\n");
   if (ext == ".yaml" || ext == ".yml") return writeFileAtomically(path, recipeToYaml(recipe));
@@ -170,6 +173,20 @@ Expected<Recipe> compressRecipe(const CompressArgs& args) {
   return recipe;
 }
 
+Gate deployabilityGate(const Deployability& deployability) {
+  Gate gate{.name = "deployable-on-" + deployability.target + " (errors)", .threshold = 0,
+            .measured = static_cast<double>(deployability.errors()), .unit = "",
+            .passed = deployability.deployable(), .note = ""};
+  std::vector<std::string> notes;
+  for (const DeployabilityFinding& f : deployability.findings)
+    if (f.severity == "error" && notes.empty()) notes.push_back(f.message);
+  for (const BudgetCheck& b : deployability.budgets)
+    if (b.measured && !b.holds()) notes.push_back(fmt::format("{} {} over {}", b.name, *b.measured, b.limit));
+  if (deployability.warnings() > 0) notes.push_back(fmt::format("{} warnings", deployability.warnings()));
+  gate.note = fmt::format("{}", fmt::join(notes, "; "));
+  return gate;
+}
+
 Expected<double> parseFractionOrPercent(const std::string& flag, const std::string& text) {
   std::string number = text;
   const bool percent = !number.empty() && number.back() == '%';
@@ -186,6 +203,11 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   RETURN_IF_ERROR(checkOutputPath(args.model, args.output));
   if (args.iterations == 0 && (recipe.gates.minSpeedup || args.ort))
     return usageError("{} needs latency: -n/--iterations must be at least 1", args.ort ? "--ort" : "--min-speedup");
+  std::optional<TargetProfile> target;
+  if (!recipe.target.empty()) {
+    ASSIGN_OR_RETURN(target, loadTargetProfile(recipe.target));
+    applyTargetDefaults(*target, recipe.pipeline);
+  }
   ASSIGN_OR_RETURN(PassManager pipeline, buildPipeline(recipe.pipeline));  // option errors first
   if (const auto needy = pipeline.passesNeedingCalibrationData(); !needy.empty() && recipe.calibrationData.empty())
     return usageError("pass '{}' needs calibration data: give --calib-data DATA (random data is never used)",
@@ -277,6 +299,11 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
   }
   report.layers = layerTable(before, after, perTensor);
   report.gates = checkGates(recipe.gates, report);
+  if (target) {
+    report.deployability = checkDeployability(model, target->name, target->rules, target->budgets,
+                                              {after.figures.fileBytes, after.figures.peakActivationBytes});
+    report.gates.push_back(deployabilityGate(*report.deployability));
+  }
 
   for (const std::string& path : recipe.reports) RETURN_IF_ERROR(writeReport(report, path));
   if (!args.saveRecipe.empty()) {

@@ -121,8 +121,13 @@ Expected<Recipe> parseRecipe(const std::string& text, const std::string& baseDir
     } else if (key == "reports") {
       if (!value.IsSequence()) return recipeError(label, "reports: expected a list of paths");
       for (const auto& r : value) recipe.reports.push_back(resolve(baseDirectory, r.Scalar()));
+    } else if (key == "target") {
+      if (!value.IsScalar()) return recipeError(label, "target: expected a target name or a profile file");
+      const std::string target = value.Scalar();
+      const bool isFile = target.find('/') != std::string::npos || target.ends_with(".yaml") || target.ends_with(".yml");
+      recipe.target = isFile ? resolve(baseDirectory, target) : target;
     } else {
-      return recipeError(label, fmt::format("unknown key '{}' (version, pipeline, data, gates, reports)", key));
+      return recipeError(label, fmt::format("unknown key '{}' (version, pipeline, data, gates, reports, target)", key));
     }
   }
   if (recipe.pipeline.empty()) return recipeError(label, "pipeline: no passes");
@@ -160,6 +165,7 @@ nlohmann::json recipeToJson(const Recipe& recipe) {
   if (recipe.gates.minSpeedup) gates["min-speedup"] = *recipe.gates.minSpeedup;
   if (!gates.empty()) j["gates"] = gates;
   if (!recipe.reports.empty()) j["reports"] = recipe.reports;
+  if (!recipe.target.empty()) j["target"] = recipe.target;
   return j;
 }
 

@@ -232,6 +232,8 @@ std::string reportToHtml(const CompressionReport& r) {
       for (const TrainingRecord* t : recordsOf<TrainingRecord>(r.passes[i].records))
         out += figure(trainingLossChart(*t, i), "Training loss (mean over runs of steps) and held-out loss after each epoch.");
   }
+  if (r.deployability)
+    out += fmt::format("<h2>Deployability on {}</h2>\n", escapeXml(r.deployability->target)) + htmlTable(deployabilityTable(r));
   if (!r.gates.empty()) out += "<h2>Gates</h2>\n" + htmlTable(gatesTable(r));
   return out + "</main>\n</body>\n</html>\n";
 }

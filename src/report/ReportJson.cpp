@@ -187,6 +187,18 @@ json passRecordToJson(const PassEntry& r) {
   return entry;
 }
 
+json deployabilityToJson(const Deployability& d) {
+  json findings = json::array(), budgets = json::array();
+  for (const DeployabilityFinding& f : d.findings)
+    findings.push_back({{"severity", f.severity}, {"rule", f.rule}, {"message", f.message}, {"count", f.count},
+                        {"nodes", f.nodes}});
+  for (const BudgetCheck& b : d.budgets)
+    budgets.push_back({{"name", b.name}, {"limit", b.limit}, {"measured", b.measured ? json(*b.measured) : json(nullptr)},
+                       {"holds", b.measured ? json(b.holds()) : json(nullptr)}});
+  return {{"target", d.target}, {"deployable", d.deployable()}, {"errors", d.errors()}, {"warnings", d.warnings()},
+          {"findings", findings}, {"budgets", budgets}};
+}
+
 json reportToJson(const CompressionReport& r) {
   json passes = json::array(), layers = json::array(), gates = json::array();
   for (const PassEntry& p : r.passes) passes.push_back(passRecordToJson(p));
@@ -207,6 +219,7 @@ json reportToJson(const CompressionReport& r) {
           {"layers_data", r.layerDataPath.empty() ? json(nullptr) : json(r.layerDataPath)},
           {"gates", gates},
           {"latency_comparison", orNull(r.latencyComparison, latencyComparisonToJson)},
+          {"deployability", orNull(r.deployability, deployabilityToJson)},
           {"gates_passed", r.gatesPassed()}};
 }
 

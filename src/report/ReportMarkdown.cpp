@@ -68,6 +68,8 @@ std::string reportToMarkdown(const CompressionReport& r) {
     out += "## Mixed precision (min-fidelity)\n\n" + markdownTable(plan);
   if (const ReportTable training = trainingTable(r); !training.rows.empty())
     out += "## Training\n\n" + markdownTable(training);
+  if (r.deployability)
+    out += fmt::format("## Deployability on {}\n\n", r.deployability->target) + markdownTable(deployabilityTable(r));
   if (!r.gates.empty()) out += "## Gates\n\n" + markdownTable(gatesTable(r));
   return out;
 }

@@ -269,6 +269,23 @@ ReportTable quantizationPlanTable(const CompressionReport& r) {
   return table;
 }
 
+ReportTable deployabilityTable(const CompressionReport& r) {
+  ReportTable table{{"severity", "rule", "finding", "where"}, {}};
+  if (!r.deployability) return table;
+  for (const DeployabilityFinding& f : r.deployability->findings) {
+    std::string where = fmt::format("{}", fmt::join(f.nodes, ", "));
+    if (f.count > static_cast<int64_t>(f.nodes.size())) where += fmt::format(" ({} in all)", f.count);
+    table.rows.push_back({f.severity, f.rule, f.message, where});
+  }
+  for (const BudgetCheck& b : r.deployability->budgets)
+    table.rows.push_back({!b.measured ? "not measured" : b.holds() ? "holds" : "error", b.name,
+                          fmt::format("{} of {} allowed", b.measured ? humanBytes(*b.measured) : "not measured",
+                                      humanBytes(b.limit)),
+                          ""});
+  if (table.rows.empty()) table.rows.push_back({"ok", "", "every rule of the target holds", ""});
+  return table;
+}
+
 ReportTable gatesTable(const CompressionReport& r) {
   ReportTable table{{"gate", "threshold", "measured", "result"}, {}};
   for (const Gate& g : r.gates)

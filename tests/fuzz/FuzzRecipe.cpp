@@ -29,7 +29,7 @@ bool sameRecipe(const Recipe& a, const Recipe& b) {
     if (a.pipeline[i].pass != b.pipeline[i].pass || sorted(a.pipeline[i].options) != sorted(b.pipeline[i].options))
       return false;
   return a.calibrationData == b.calibrationData && a.evaluationData == b.evaluationData &&
-         a.trainingData == b.trainingData && a.reports == b.reports &&
+         a.trainingData == b.trainingData && a.reports == b.reports && a.target == b.target &&
          a.gates.maxAccuracyDrop == b.gates.maxAccuracyDrop && a.gates.minSizeReduction == b.gates.minSizeReduction &&
          a.gates.minSpeedup == b.gates.minSpeedup;
 }

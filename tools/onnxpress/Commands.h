@@ -29,6 +29,7 @@ void addCompareCommand(CLI::App& app, Action& action);
 void addSensitivityCommand(CLI::App& app, Action& action);
 void addQuantizeCommand(CLI::App& app, Action& action);
 void addBatchCommands(CLI::App& app, Action& action);  // batch and batch-merge
+void addTargetsCommand(CLI::App& app, Action& action);
 
 /// Loads a model for a command, with the onnx checker as a warning.
 Expected<Model> loadForCommand(const std::string& path);

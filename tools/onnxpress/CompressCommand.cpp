@@ -54,6 +54,9 @@ void addCompressionOptions(CLI::App* cmd, CompressArgs& args) {
   cmd->add_option("--min-size-reduction", args.minSizeReduction, "gate: file size before/after must reach this ratio");
   cmd->add_option("--min-speedup", args.minSpeedup,
                   "gate: median latency before/after in the built-in runtime must reach this ratio");
+  cmd->add_option("--target", args.target,
+                  "deployment target: a profile name (onnxpress targets) or file; sets pass defaults and checks the "
+                  "output (the report's deployability section; a gate)");
   cmd->add_option("--save-recipe", args.saveRecipe, "write the run as a recipe (.yaml or .json), defaults expanded");
   cmd->add_option("--fidelity-samples", args.fidelitySamples,
                   "samples for per-pass and per-layer fidelity (--eval-data, else --calib-data); 0: not measured")

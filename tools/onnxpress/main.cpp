@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   cli::Action action;
   cli::addInspectCommand(app, action);
   cli::addPassesCommand(app, action);
+  cli::addTargetsCommand(app, action);
   cli::addCompressCommand(app, action);
   cli::addPruneCommand(app, action);
   cli::addDistillCommand(app, action);

@@ -18,6 +18,7 @@ namespace onnxpress {
 struct CompressArgs {
   std::string model, output, pipeline, recipe, saveRecipe;
   std::string calibData, evalData, trainData;
+  std::string target;  // --target: a target profile's name or file
   std::vector<std::string> reports;
   std::string maxAccuracyDrop;  // "0.01" or "1%"
   double minSizeReduction = 0, minSpeedup = 0;
@@ -37,6 +38,10 @@ Expected<CompressionReport> compressModel(const CompressArgs& args, Recipe recip
 /// The recipe's gates evaluated on a finished report. min-speedup fails only when every
 /// paired latency round is below its limit (report.latencyComparison), and notes why.
 std::vector<Gate> checkGates(const Gates& gates, const CompressionReport& report);
+
+/// The gate a --target adds: passed when the output has no deployability error and
+/// every measured budget holds; warnings are counted in its note.
+Gate deployabilityGate(const Deployability& deployability);
 
 /// "0.01" or "1%" as a fraction; otherwise a usage error naming `flag`.
 Expected<double> parseFractionOrPercent(const std::string& flag, const std::string& text);

@@ -9,6 +9,7 @@
 //   data: {calibration: calib.npz, evaluation: eval.npz}
 //   gates: {max-accuracy-drop: 0.01, min-size-reduction: 1.5, min-speedup: 1.1}
 //   reports: [report.json, report.html]
+//   target: tensorrt            # a built-in target profile, or a profile file
 //
 // The pipeline part and the text pipeline convert into each other exactly:
 // recipeFromPipeline(parsePipelineText(t)).pipeline prints back as t. Relative
@@ -36,6 +37,7 @@ struct Recipe {
   std::string calibrationData, evaluationData, trainingData;
   Gates gates;
   std::vector<std::string> reports;
+  std::string target;  // a target profile's name or file (driver/TargetProfile.h); "" for none
 };
 
 /// Reads a recipe file (.yaml, .yml or .json); errors name the file and the key.

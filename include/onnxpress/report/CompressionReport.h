@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "onnxpress/analysis/Deployability.h"
 #include "onnxpress/analysis/Fidelity.h"
 #include "onnxpress/pass/PassManager.h"
 #include "onnxpress/report/EnergyEstimate.h"
@@ -102,6 +103,7 @@ struct CompressionReport {
   std::string layerDataPath;  // DATA the per-layer SNR comes from (eval data, else calibration data)
   std::vector<Gate> gates;
   std::optional<LatencyComparison> latencyComparison;  // when latency was measured
+  std::optional<Deployability> deployability;          // with --target
 
   bool gatesPassed() const {
     for (const Gate& g : gates)

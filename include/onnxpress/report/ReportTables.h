@@ -56,6 +56,8 @@ ReportTable quantizationPlanTable(const CompressionReport& r);
 ReportTable trainingTable(const CompressionReport& r);
 /// The mean training loss of `buckets` equal runs of steps (the loss curve the report draws).
 std::vector<std::pair<int64_t, double>> lossCurve(const train::TrainingSummary& summary, size_t buckets = 100);
+/// --target: severity | rule | finding | nodes, then budget | limit | measured | result rows.
+ReportTable deployabilityTable(const CompressionReport& report);
 /// gate | threshold | measured | result.
 ReportTable gatesTable(const CompressionReport& report);
 
