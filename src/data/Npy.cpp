@@ -107,6 +107,12 @@ Expected<NpyHeader> parseNpyHeader(std::span<const uint8_t> bytes, const std::st
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
+  // Elements times element size must fit in memory's index type; a header that says
+  // otherwise is corrupt (and would overflow every size computed from it).
+  int64_t elements = 1;
+  for (int64_t d : h.shape)
+    if (__builtin_mul_overflow(elements, d, &elements) || elements > (int64_t{1} << 50))
+      return invalidInput("{}: .npy shape {} is too large", label, shape);
   return h;
 }
 
@@ -255,7 +261,7 @@ Expected<std::vector<uint8_t>> readMember(const MappedFile& f, const ZipMember& 
   const size_t want = limit ? std::min<uint64_t>(limit, m.size) : m.size;
   std::vector<uint8_t> out(want);
   if (m.method == 0) {
-    std::memcpy(out.data(), d + start, want);
+    if (want > 0) std::memcpy(out.data(), d + start, want);
     return out;
   }
   if (m.method != 8) return invalidInput("{}: member '{}' uses unsupported compression {}", f.path(), m.name, m.method);
