@@ -66,9 +66,7 @@ Status parseValue(const std::string& text, std::vector<int64_t>& out) {
 std::string printValue(bool v) { return v ? "true" : "false"; }
 std::string printValue(int64_t v) { return std::to_string(v); }
 std::string printValue(double v) { return fmt::format("{}", v); }
-std::string printValue(const std::string& v) {
-  return v.find_first_of(" {},") == std::string::npos ? v : "\"" + v + "\"";
-}
+std::string printValue(const std::string& v) { return v; }  // Printer quotes it (quoteOptionValue)
 std::string printValue(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
