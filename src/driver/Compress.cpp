@@ -19,6 +19,7 @@
 #include "onnxpress/report/ReportFormats.h"
 #include "onnxpress/support/AtomicFile.h"
 #include "onnxpress/support/Progress.h"
+#include "onnxpress/report/JsonText.h"
 
 namespace onnxpress {
 namespace {
@@ -129,7 +130,7 @@ Status saveRecipeFile(Recipe recipe, const std::string& path) {
   for (std::string& report : recipe.reports) relocate(report);
   if (recipe.target.find('/') != std::string::npos) relocate(recipe.target);  // a profile file, not a name
   const std::string ext = fs::path(path).extension().string();
-  if (ext == ".json") return writeFileAtomically(path, recipeToJson(recipe).dump(2) + "\n");
+  if (ext == ".json") return writeFileAtomically(path, jsonText(recipeToJson(recipe), 2) + "\n");
   if (ext == ".yaml" || ext == ".yml") return writeFileAtomically(path, recipeToYaml(recipe));
   return usageError("--save-recipe {}: use .yaml, .yml or .json", path);
 }

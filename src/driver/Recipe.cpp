@@ -1,4 +1,5 @@
 #include "onnxpress/driver/Recipe.h"
+#include "onnxpress/report/JsonText.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -66,6 +67,23 @@ Expected<double> number(const YAML::Node& node, const std::string& label, const 
   }
 }
 
+// Well-formed UTF-8 (RFC 3629): no overlong forms, surrogates or code points past U+10FFFF.
+bool isUtf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const size_t length = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >> 4) == 0xe ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) >> 6) != 0x2) return false;
+    const auto second = static_cast<unsigned char>(length > 1 ? text[i + 1] : 0);
+    if ((c == 0xe0 && second < 0xa0) || (c == 0xed && second >= 0xa0) || (c == 0xf0 && second < 0x90) ||
+        (c == 0xf4 && second >= 0x90))
+      return false;
+    i += length;
+  }
+  return true;
+}
+
 std::string resolve(const std::string& base, const std::string& path) {
   if (path.empty() || fs::path(path).is_absolute() || base.empty()) return path;
   return (fs::path(base) / path).lexically_normal().string();
@@ -74,6 +92,7 @@ std::string resolve(const std::string& base, const std::string& path) {
 }  // namespace
 
 Expected<Recipe> parseRecipe(const std::string& text, const std::string& baseDirectory, const std::string& label) {
+  if (!isUtf8(text)) return recipeError(label, "not UTF-8 text (YAML and JSON are)");
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -186,7 +205,7 @@ std::string recipeToYaml(const Recipe& recipe) {
     } else if (j.is_string()) {
       out << YAML::DoubleQuoted << j.get<std::string>();
     } else {
-      out << j.dump();
+      out << jsonText(j);
     }
   };
   YAML::Emitter out;

@@ -162,8 +162,20 @@ grep -q "3 of 3 models in this shard; 0 to run, 3 reused" "$TMP/err.txt"
 echo "fashion_mnist.onnx" > "$TMP/zoo/one.txt"
 run_batch 6 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/slow" -n 1000000 --timeout 1
 grep -q '"status": "timed-out"' "$TMP/slow/fashion_mnist/batch.json"
-run_batch 7 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/fat" -n 1000000 --max-rss 8 --timeout 120
-grep -q '"status": "out-of-memory"' "$TMP/fat/fashion_mnist/batch.json"
+# A model whose 32 MB of inline weights the child parses into memory of its own.
+mkdir "$TMP/fatzoo"
+/usr/bin/python3 - "$TMP/fatzoo/big.onnx" <<'PYEOF'
+import sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+w = numpy_helper.from_array(np.ones((2048, 4096), np.float32), "W")
+graph = helper.make_graph([helper.make_node("MatMul", ["X", "W"], ["Y"])], "big",
+                          [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 2048])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 4096])], [w])
+save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+PYEOF
+run_batch 7 "$TMP/fatzoo" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/fat" -n 1000000 --max-rss 16 --timeout 300
+grep -q '"status": "out-of-memory"' "$TMP/fat/big/batch.json"
 printf '#!/bin/sh\nkill -SEGV $$\n' > "$TMP/crash.sh"; chmod +x "$TMP/crash.sh"
 ONNXPRESS_BATCH_CHILD="$TMP/crash.sh" run_batch 5 "$TMP/zoo/one.txt" --recipe "$TMP/recipe.yaml" --out-dir "$TMP/crash"
 grep -q '"status": "crashed"' "$TMP/crash/fashion_mnist/batch.json"

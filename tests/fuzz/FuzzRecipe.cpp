@@ -11,6 +11,7 @@
 
 #include "FuzzErrors.h"
 #include "onnxpress/driver/Recipe.h"
+#include "onnxpress/report/JsonText.h"
 
 namespace {
 using namespace onnxpress;
@@ -39,7 +40,7 @@ void checkRoundTrip(const Recipe& recipe, const std::string& written, const char
   if (!reread) fail(std::string("a recipe written as ") + form + " does not parse", written + "\n" + reread.status().message());
   if (!sameRecipe(recipe, *reread))
     fail(std::string("writing a recipe as ") + form + " and parsing it changed it",
-         written + "\nbefore: " + recipeToJson(recipe).dump() + "\nafter:  " + recipeToJson(*reread).dump());
+         written + "\nbefore: " + jsonText(recipeToJson(recipe)) + "\nafter:  " + jsonText(recipeToJson(*reread)));
 }
 }  // namespace
 
@@ -52,6 +53,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   checkRoundTrip(*recipe, recipeToYaml(*recipe), "YAML");
-  checkRoundTrip(*recipe, recipeToJson(*recipe).dump(), "JSON");
+  checkRoundTrip(*recipe, jsonText(recipeToJson(*recipe)), "JSON");
   return 0;
 }

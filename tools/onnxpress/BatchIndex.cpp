@@ -6,6 +6,7 @@
 #include "Batch.h"
 #include "onnxpress/report/SvgChart.h"
 #include "onnxpress/support/AtomicFile.h"
+#include "onnxpress/report/JsonText.h"
 
 namespace onnxpress::cli {
 using nlohmann::json;
@@ -39,7 +40,7 @@ namespace {
 std::string csvField(const json& v) {
   if (v.is_null()) return "";
   if (v.is_number_float()) return fmt::format("{:.6g}", v.get<double>());
-  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  std::string s = v.is_string() ? v.get<std::string>() : jsonText(v);
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string quoted = "\"";
   for (char c : s) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -65,7 +66,7 @@ std::string csvOf(const std::vector<json>& records) {
 std::string cellText(const json& v, const char* format = "{:.3g}") {
   if (v.is_null()) return "-";
   if (v.is_number_float()) return fmt::format(fmt::runtime(format), v.get<double>());
-  return escapeXml(v.is_string() ? v.get<std::string>() : v.dump());
+  return escapeXml(v.is_string() ? v.get<std::string>() : jsonText(v));
 }
 
 std::string link(const json& record, const char* file, const std::string& text) {
@@ -124,7 +125,7 @@ Status writeBatchIndex(const std::string& outDir, std::vector<json> records, con
                       {"statuses", statuses},
                       {"models", records}};
   const std::string dir = outDir.empty() ? "." : outDir;
-  RETURN_IF_ERROR(writeFileAtomically(dir + "/index.json", index.dump(2) + "\n"));
+  RETURN_IF_ERROR(writeFileAtomically(dir + "/index.json", jsonText(index, 2) + "\n"));
   RETURN_IF_ERROR(writeFileAtomically(dir + "/index.csv", csvOf(records)));
   return writeFileAtomically(dir + "/index.html", htmlOf(records, header, counts));
 }

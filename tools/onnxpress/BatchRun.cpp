@@ -25,6 +25,7 @@
 #include "onnxpress/driver/Recipe.h"
 #include "onnxpress/support/AtomicFile.h"
 #include "onnxpress/support/MappedFile.h"
+#include "onnxpress/report/JsonText.h"
 
 namespace onnxpress::cli {
 namespace fs = std::filesystem;
@@ -391,7 +392,7 @@ class BatchRunner {
 
   // batch.json last, then the directory renamed into place.
   Status publish(const Running& r, const json& record) {
-    RETURN_IF_ERROR(writeFileAtomically((r.work / "batch.json").string(), record.dump(2) + "\n"));
+    RETURN_IF_ERROR(writeFileAtomically((r.work / "batch.json").string(), jsonText(record, 2) + "\n"));
     const fs::path out = fs::path(o_.outDir);
     RETURN_IF_ERROR(publishDirectory(r.work, out / r.entry.name, out / ".trash"));
     ++done_;

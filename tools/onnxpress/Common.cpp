@@ -3,6 +3,7 @@
 
 #include "Commands.h"
 #include "onnxpress/io/ModelIO.h"
+#include "onnxpress/report/JsonText.h"
 
 namespace onnxpress::cli {
 namespace fs = std::filesystem;
@@ -13,7 +14,7 @@ Expected<Model> loadForCommand(const std::string& path) {
   return loadModel(path, options);
 }
 
-void printJson(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void printJson(const nlohmann::json& j) { std::cout << jsonText(j, 2) << "\n"; }
 
 int64_t fileSize(const std::string& path) {
   std::error_code ec;
