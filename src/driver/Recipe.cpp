@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -52,6 +53,8 @@ Expected<PipelineElement> parseElement(const YAML::Node& node, const std::string
     for (const auto& kv : options) {
       const std::string key = kv.first.Scalar();
       if (!isPipelineName(key)) return recipeError(label, fmt::format("{}.options: '{}' is not an option name", where, key));
+      for (const auto& given : element.options)
+        if (given.first == key) return recipeError(label, fmt::format("{}.options: '{}' given twice", where, key));
       ASSIGN_OR_RETURN(std::string value, optionValue(kv.second, label, key));
       element.options.emplace_back(key, std::move(value));
     }
@@ -93,6 +96,9 @@ std::string resolve(const std::string& base, const std::string& path) {
 
 Expected<Recipe> parseRecipe(const std::string& text, const std::string& baseDirectory, const std::string& label) {
   if (!isUtf8(text)) return recipeError(label, "not UTF-8 text (YAML and JSON are)");
+  // YAML's character set: no C0 control characters but tab, line feed and carriage return.
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r'; }))
+    return recipeError(label, "holds a control character, which YAML does not allow");
   YAML::Node root;
   try {
     root = YAML::Load(text);
