@@ -1,4 +1,5 @@
 #include "onnxpress/driver/Recipe.h"
+#include "onnxpress/driver/TargetProfile.h"
 #include "onnxpress/report/JsonText.h"
 
 #include <yaml-cpp/yaml.h>
@@ -149,8 +150,7 @@ Expected<Recipe> parseRecipe(const std::string& text, const std::string& baseDir
     } else if (key == "target") {
       if (!value.IsScalar()) return recipeError(label, "target: expected a target name or a profile file");
       const std::string target = value.Scalar();
-      const bool isFile = target.find('/') != std::string::npos || target.ends_with(".yaml") || target.ends_with(".yml");
-      recipe.target = isFile ? resolve(baseDirectory, target) : target;
+      recipe.target = isTargetProfileFile(target) ? resolve(baseDirectory, target) : target;
     } else {
       return recipeError(label, fmt::format("unknown key '{}' (version, pipeline, data, gates, reports, target)", key));
     }

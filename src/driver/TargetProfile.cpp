@@ -121,11 +121,11 @@ Status parsePasses(const YAML::Node& node, const std::string& label, std::vector
   return Status::ok();
 }
 
-bool looksLikePath(const std::string& s) {
-  return s.find('/') != std::string::npos || s.ends_with(".yaml") || s.ends_with(".yml");
-}
-
 }  // namespace
+
+bool isTargetProfileFile(const std::string& nameOrPath) {
+  return nameOrPath.find('/') != std::string::npos || nameOrPath.ends_with(".yaml") || nameOrPath.ends_with(".yml");
+}
 
 std::vector<std::string> builtInTargetNames() {
   std::vector<std::string> names;
@@ -174,7 +174,7 @@ Expected<TargetProfile> parseTargetProfile(const std::string& text, const std::s
 }
 
 Expected<TargetProfile> loadTargetProfile(const std::string& nameOrPath) {
-  if (looksLikePath(nameOrPath)) {
+  if (isTargetProfileFile(nameOrPath)) {
     std::ifstream in(nameOrPath, std::ios::binary);
     if (!in) return usageError("--target {}: cannot read the profile file", nameOrPath);
     std::stringstream text;

@@ -27,6 +27,8 @@ struct TargetProfile {
   TargetBudgets budgets;
 };
 
+/// Whether --target / `target:` names a profile file (a path ending in .yaml/.yml or holding '/') rather than a built-in.
+bool isTargetProfileFile(const std::string& nameOrPath);
 /// The profiles built into this binary, by name.
 std::vector<std::string> builtInTargetNames();
 /// A built-in profile by name, or a profile file (a path ending in .yaml/.yml or holding '/').
